@@ -1,0 +1,36 @@
+# DMS: the two commands a fresh machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+.PHONY: run stop status test test-unit lint servers deps versions
+
+## run: provision and start the real servers, the four services and the gateway
+run: deps
+	deploy/local/stack up
+
+## stop: stop everything `make run` started (data is kept)
+stop:
+	deploy/local/stack down
+
+status:
+	deploy/local/stack status
+
+## test: start the real servers, install the workspace, run every test
+test: deps
+	deploy/local/stack up
+	deploy/local/stack versions
+	uv run pytest tests
+
+test-unit: deps
+	uv run pytest tests/unit
+
+lint: deps
+	uv run ruff check .
+	uv run mypy services tests
+
+## deps: uv (pinned) and the locked workspace
+deps:
+	@command -v uv >/dev/null 2>&1 && [[ "$$(uv --version)" == "uv $(UV_VERSION)"* ]] || \
+		python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	uv sync --frozen --quiet

@@ -1,0 +1,1 @@
+"""DMS shared core: what every service is built from."""

@@ -1,0 +1,1 @@
+"""The event bus over Kafka: publisher, outbox relay, consumer loop, dead letters."""

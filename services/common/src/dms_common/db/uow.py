@@ -1,0 +1,182 @@
+"""Engine, sessions and the unit of work.
+
+`async with uow:` is one transaction. `uow.emit(event)` stamps the event's
+`seq` and writes it to the outbox in that same transaction, so there is no
+event without its state and no state without its event. `uow.audit(...)`
+appends to the audit log in it too. Use-case functions never commit: leaving
+the block commits, an exception rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from dms_common.db.tables import CoreTables
+from dms_common.events import DocumentEvent, Event, IdentityChanged
+from dms_common.logging import current_correlation_id
+
+
+def runtime_role(schema: str) -> str:
+    """The database role a service's requests run as (no UPDATE/DELETE on its audit log)."""
+    return f"dms_{schema}_app"
+
+
+def make_engine(url: str, *, schema: str, pool_size: int = 10,
+                restricted: bool = True) -> AsyncEngine:
+    """Create an async engine whose connections live in the service's schema.
+
+    With `restricted`, each connection switches to the service's runtime role
+    so the append-only rule on the audit log holds for everything the service
+    does at run time; migrations use an unrestricted engine.
+    """
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                                 pool_pre_ping=True, pool_recycle=1800)
+    role = runtime_role(schema)
+
+    @sa_event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f'SET search_path TO "{schema}", public')
+        cursor.execute("SET TIME ZONE 'UTC'")
+        if restricted:
+            cursor.execute(f'SET ROLE "{role}"')
+        cursor.close()
+
+    return engine
+
+
+def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@dataclass
+class Actor:
+    """Who did something, for the audit log."""
+
+    user_id: UUID | None
+    role: str | None = None
+    office_code: str | None = None
+    client_ip: str | None = None
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(user_id=None, role=name)
+
+
+class UnitOfWork:
+    """One transaction over a service's schema, with its outbox and audit log."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], tables: CoreTables,
+                 *, on_commit: Callable[[], None] | None = None) -> None:
+        self._session_factory = session_factory
+        self.tables = tables
+        self._on_commit = on_commit
+        self._session: AsyncSession | None = None
+        self._emitted = 0
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open: use `async with uow:`")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("a unit of work is one transaction; it cannot be nested")
+        self._session = self._session_factory()
+        await self._session.begin()
+        self._emitted = 0
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        session, self._session = self.session, None
+        try:
+            if exc_type is None:
+                await session.commit()
+                if self._emitted and self._on_commit is not None:
+                    self._on_commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()
+
+    async def next_seq(self, stream_id: UUID) -> int:
+        """Increment and return the per-stream event counter, in this transaction."""
+        table = self.tables.event_seq
+        stmt = (pg_insert(table).values(stream_id=stream_id, seq=1)
+                .on_conflict_do_update(index_elements=[table.c.stream_id],
+                                       set_={"seq": table.c.seq + 1})
+                .returning(table.c.seq))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def emit(self, event: Event) -> Event:
+        """Stamp the event's seq and write it to the outbox in this transaction."""
+        if isinstance(event, DocumentEvent):
+            stream_id = event.document_id
+        elif isinstance(event, IdentityChanged):
+            stream_id = event.entity_id
+        else:  # pragma: no cover - every event type is one of the two
+            raise TypeError(f"cannot emit {type(event).__name__}")
+        update: dict[str, Any] = {"seq": await self.next_seq(stream_id)}
+        if not event.correlation_id:
+            update["correlation_id"] = current_correlation_id()
+        stamped = event.model_copy(update=update)
+        await self.session.execute(insert(self.tables.outbox).values(
+            event_id=stamped.event_id, topic=stamped.TOPIC.value, key=stamped.key,
+            value=stamped.to_bytes(), correlation_id=stamped.correlation_id))
+        self._emitted += 1
+        return stamped
+
+    async def claim_event(self, event_id: UUID, topic: str) -> bool:
+        """Record an incoming event as handled in this transaction; False if it already was.
+
+        ON CONFLICT DO NOTHING waits for a concurrent transaction holding the
+        same id, so two consumers racing on one event cannot both apply it.
+        """
+        table = self.tables.processed_events
+        stmt = (pg_insert(table).values(event_id=event_id, topic=topic)
+                .on_conflict_do_nothing(index_elements=[table.c.event_id])
+                .returning(table.c.event_id))
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def audit(self, *, actor: Actor, action: str, subject_type: str,
+                    subject_id: str | UUID | None = None, reason: str | None = None,
+                    office_code: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        """Append an entry to the audit log in this transaction."""
+        await self.session.execute(insert(self.tables.audit_log).values(
+            actor_id=actor.user_id, actor_role=actor.role,
+            office_code=office_code or actor.office_code, action=action,
+            subject_type=subject_type, subject_id=str(subject_id) if subject_id else None,
+            reason=reason, detail=detail or {}, client_ip=actor.client_ip,
+            correlation_id=current_correlation_id()))
+
+    async def execute_text(self, sql: str, **params: Any) -> Any:
+        return await self.session.execute(text(sql), params)
+
+
+class UnitOfWorkFactory:
+    """Makes a fresh unit of work per use case; wired once in a service's bootstrap."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], tables: CoreTables,
+                 *, on_commit: Callable[[], None] | None = None) -> None:
+        self.session_factory = session_factory
+        self.tables = tables
+        self.on_commit = on_commit
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.tables, on_commit=self.on_commit)

@@ -1,0 +1,104 @@
+"""Refusing disabled users: the answer each service keeps from the ``dms.identity.changed`` stream.
+
+A token stays valid for up to ten minutes after it was signed, so disabling an account must reach
+every service faster than that. Each service folds the identity stream into its own table; the
+dependencies in :mod:`dms_common.identity.deps` then ask a :class:`UserStatus` on every request.
+
+The answer fails closed: a user the service has never heard of, or one that was deleted (a
+tombstone on the compacted topic), counts as disabled. A database-backed implementation should
+also count a user as disabled while their office or division is disabled.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+__all__ = ["CachedUserStatus", "InMemoryUserStatus", "UserStatus"]
+
+
+@runtime_checkable
+class UserStatus(Protocol):
+    """Port: whether a user's tokens must be refused."""
+
+    async def is_disabled(self, user_id: uuid.UUID) -> bool:
+        """Tell whether the user is disabled, deleted or unknown."""
+        ...
+
+
+class InMemoryUserStatus:
+    """Keep user states in a dict: a fake for unit tests, and a building block for caches."""
+
+    def __init__(self, *, unknown_is_disabled: bool = True) -> None:
+        self._disabled: dict[uuid.UUID, bool] = {}
+        self._unknown_is_disabled = unknown_is_disabled
+
+    def upsert(self, user_id: uuid.UUID, *, disabled: bool = False) -> None:
+        """Record the user's current state, as an ``identity.changed`` event of kind user says."""
+        self._disabled[user_id] = disabled
+
+    def enable(self, user_id: uuid.UUID) -> None:
+        """Record the user as active."""
+        self.upsert(user_id, disabled=False)
+
+    def disable(self, user_id: uuid.UUID) -> None:
+        """Record the user as disabled."""
+        self.upsert(user_id, disabled=True)
+
+    def delete(self, user_id: uuid.UUID) -> None:
+        """Record the user as deleted; a deleted user stays refused even if unknowns are allowed."""
+        self._disabled[user_id] = True
+
+    async def is_disabled(self, user_id: uuid.UUID) -> bool:
+        """Tell whether the user is disabled, deleted or unknown."""
+        return self._disabled.get(user_id, self._unknown_is_disabled)
+
+
+class CachedUserStatus:
+    """Remember another ``UserStatus``'s answers for a short time to spare it a query per request.
+
+    The TTL bounds how long a disablement takes to bite (on top of the stream's own lag); keep it in
+    seconds, far below the access-token lifetime.
+    """
+
+    def __init__(
+        self,
+        inner: UserStatus,
+        ttl_seconds: float = 2.0,
+        *,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if ttl_seconds < 0:
+            raise ValueError("ttl_seconds must not be negative")
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self._inner = inner
+        self._ttl = ttl_seconds
+        self._max_entries = max_entries
+        self._clock = clock
+        # Insertion order doubles as age order, so the oldest entry is evicted first.
+        self._entries: OrderedDict[uuid.UUID, tuple[float, bool]] = OrderedDict()
+
+    async def is_disabled(self, user_id: uuid.UUID) -> bool:
+        """Tell whether the user is disabled, from the cache while the answer is fresh."""
+        now = self._clock()
+        cached = self._entries.get(user_id)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        disabled = await self._inner.is_disabled(user_id)
+        self._entries.pop(user_id, None)
+        self._entries[user_id] = (now + self._ttl, disabled)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+        return disabled
+
+    def invalidate(self, user_id: uuid.UUID | None = None) -> None:
+        """Forget one user's cached answer, or all of them; call it when an identity event lands."""
+        if user_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(user_id, None)

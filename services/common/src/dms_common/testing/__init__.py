@@ -1,0 +1,1 @@
+"""In-memory fakes of the shared ports, for services' unit tests."""
