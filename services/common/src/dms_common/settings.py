@@ -41,7 +41,11 @@ class ServiceSettings(BaseSettings):
     database_pool_size: int = 10
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # Namespaces for running several isolated copies on one set of servers
+    # (the test suite does; production leaves them empty).
     kafka_topic_prefix: str = ""
+    db_schema_suffix: str = ""
+    opensearch_index_prefix: str = "dms"
 
     s3_endpoint: str = "127.0.0.1:9000"
     s3_access_key: SecretStr

@@ -53,6 +53,11 @@ class KafkaBus:
             await self._producer.stop()
             self._started = False
 
+    async def ping(self) -> None:
+        """Raise unless the cluster answers a metadata request."""
+        if not self._started or not await self._producer.client.force_metadata_update():
+            raise ConnectionError("Kafka does not answer")
+
     async def send_batch(self, records: Sequence[OutgoingRecord]) -> None:
         """Send records in order and return once every one is acknowledged."""
         futures = [

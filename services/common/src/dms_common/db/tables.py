@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -32,6 +33,7 @@ class CoreTables:
     processed_events: Table
     event_seq: Table
     audit_log: Table
+    identities: Table
 
     @property
     def schema(self) -> str:
@@ -46,7 +48,8 @@ def core_tables(metadata: MetaData) -> CoreTables:
         t = metadata.tables
         prefix = f"{schema}." if schema else ""
         return CoreTables(t[prefix + "outbox"], t[prefix + "processed_events"],
-                          t[prefix + "event_seq"], t[prefix + "audit_log"])
+                          t[prefix + "event_seq"], t[prefix + "audit_log"],
+                          t[prefix + "identities"])
     outbox = Table(
         "outbox", metadata,
         # bigserial order is the send order; the relay reads pending rows by id.
@@ -88,4 +91,14 @@ def core_tables(metadata: MetaData) -> CoreTables:
     )
     Index(f"ix_{schema}_audit_subject", audit.c.subject_type, audit.c.subject_id)
     Index(f"ix_{schema}_audit_time", audit.c.occurred_at)
-    return CoreTables(outbox, processed, seq, audit)
+    # The service's copy of dms.identity.changed (users, offices, divisions):
+    # enough to refuse a disabled user's token and to name offices locally.
+    identities = Table(
+        "identities", metadata,
+        Column("entity_id", Uuid, primary_key=True),
+        Column("kind", Text, nullable=False),
+        Column("fields", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        Column("disabled", Boolean, nullable=False, server_default=text("false")),
+        Column("seq", Integer, nullable=False),
+    )
+    return CoreTables(outbox, processed, seq, audit, identities)

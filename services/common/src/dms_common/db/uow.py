@@ -36,12 +36,14 @@ def runtime_role(schema: str) -> str:
 
 
 def make_engine(url: str, *, schema: str, pool_size: int = 10,
-                restricted: bool = True) -> AsyncEngine:
+                restricted: bool = True, model_schema: str | None = None) -> AsyncEngine:
     """Create an async engine whose connections live in the service's schema.
 
     With `restricted`, each connection switches to the service's runtime role
     so the append-only rule on the audit log holds for everything the service
-    does at run time; migrations use an unrestricted engine.
+    does at run time; migrations use an unrestricted engine. Models name their
+    canonical schema (`model_schema`); when the live schema differs (an isolated
+    test copy), statements are translated to it.
     """
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
                                  pool_pre_ping=True, pool_recycle=1800)
@@ -56,6 +58,8 @@ def make_engine(url: str, *, schema: str, pool_size: int = 10,
             cursor.execute(f'SET ROLE "{role}"')
         cursor.close()
 
+    if model_schema is not None and model_schema != schema:
+        return engine.execution_options(schema_translate_map={model_schema: schema})
     return engine
 
 

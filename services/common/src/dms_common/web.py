@@ -1,0 +1,82 @@
+"""The parts of every service's FastAPI app that are the same everywhere.
+
+`create_service_app()` returns an app with the `{"code","message"}` error
+handlers, a correlation id per request (taken from `X-Correlation-ID` or made
+fresh, echoed back and carried into every event emitted while handling it),
+request metrics, `/healthz` (the process lives), `/readyz` (its own
+dependencies answer) and `/metrics` (Prometheus).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from dms_common.errors import error_response, install_error_handlers
+from dms_common.logging import correlation
+from dms_common.metrics import HTTP_REQUESTS
+
+log = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[Request], Awaitable[dict[str, str]]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+class CorrelationMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        incoming = request.headers.get("x-correlation-id", "")
+        # Only accept ids that are safe to log and to put into events.
+        if not (0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()):
+            incoming = ""
+        with correlation(incoming or None) as correlation_id:
+            started = time.perf_counter()
+            try:
+                response = await call_next(request)
+            except Exception:
+                log.exception("unhandled error", extra={"path": request.url.path})
+                response = error_response(500, "internal_error",
+                                          "Terjadi kesalahan pada server. Silakan coba lagi.")
+            elapsed = time.perf_counter() - started
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).observe(elapsed)
+            response.headers["X-Correlation-ID"] = correlation_id
+            return response
+
+
+def create_service_app(*, title: str, description: str, lifespan: Lifespan,
+                       readiness: ReadinessCheck, version: str = "0.1.0") -> FastAPI:
+    """A FastAPI app with DMS's error shape, correlation ids, health and metrics."""
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(CorrelationMiddleware)
+
+    @app.get("/healthz", tags=["ops"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], summary="The service's own dependencies answer",
+             responses={503: {"description": "A dependency does not answer"}})
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await readiness(request)
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def noop_lifespan(_: FastAPI) -> AsyncIterator[None]:  # pragma: no cover - for tests
+    yield

@@ -1,0 +1,1 @@
+"""DMS publish service."""
