@@ -1,0 +1,24 @@
+"""Ingest's settings: the shared ones plus what only ingest holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import SecretStr, field_validator
+
+from dms_common.settings import ServiceSettings, refuse_placeholder
+
+
+class IngestSettings(ServiceSettings):
+    service_name: str = "ingest"
+    jwt_private_key: SecretStr
+    admin_username: str
+    admin_password: SecretStr
+    max_upload_bytes: int = 200 * 1024 * 1024
+    worker_metrics_port: int | None = None
+
+    @field_validator("jwt_private_key", "admin_password")
+    @classmethod
+    def _no_placeholder_secret(cls, value: SecretStr, info: Any) -> SecretStr:
+        refuse_placeholder(value.get_secret_value(), info.field_name)
+        return value
