@@ -71,7 +71,7 @@ def test_not_multipart_is_refused() -> None:
     (b"\x89PNG\r\n\x1a\n....", "a.png", "image/png"),
     (b"\xff\xd8\xff\xe0", "a.jpg", "image/jpeg"),
     (b"no,nama\n1,Andi\n", "data.csv", "text/csv"),
-    ("Pemilihan umum 2024".encode(), "a.txt", "text/plain"),
+    (b"Pemilihan umum 2024", "a.txt", "text/plain"),
     (b"PK\x03\x04....mimetypeapplication/vnd.oasis.opendocument.text", "a.odt",
      "application/vnd.oasis.opendocument.text"),
     (b"PK\x03\x04....[Content_Types].xml....word/document.xml", "a.docx",
