@@ -8,6 +8,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 ## run: provision and start the real servers, the four services and the gateway
 run: deps
 	deploy/local/stack up
+	@echo "DMS berjalan: portal http://127.0.0.1:8080/  ·  API staf http://127.0.0.1:8080/api/v1/  ·  make stop untuk berhenti"
 
 ## stop: stop everything `make run` started (data is kept)
 stop:

@@ -56,14 +56,24 @@ class Postgres(Server):
         os.chown(path, pw.pw_uid, pw.pw_gid)
 
     def _check_traversable(self, ctx: Context) -> None:
+        """Let the postgres user reach our data folder inside the clone.
+
+        A clone may sit below folders that others cannot enter (mode 0700);
+        the server runs as `postgres`, so each parent gets the search bit
+        (o+x: enter, not list) where it lacks it.
+        """
         if os.geteuid() != 0:
             return
-        probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w",
-                                str(ctx.data_dir(self.name))], capture_output=True)
+        data = ctx.data_dir(self.name)
+        for parent in reversed(data.parents):
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                parent.chmod(mode | 0o001)
+        probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(data)],
+                               capture_output=True)
         if probe.returncode != 0:
-            raise StackError(
-                f"the postgres user cannot reach {ctx.data_dir(self.name)}; make the path "
-                "traversable (chmod o+x on its parents) or set DMS_VAR to a folder it can reach")
+            raise StackError(f"the postgres user cannot write {data}; set DMS_VAR to a folder "
+                             "it can reach")
 
     def prepare(self, ctx: Context) -> None:
         data = ctx.data_dir(self.name)
