@@ -1,0 +1,95 @@
+"""The search API: public search over published documents, staff search within their scope."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BeforeValidator, StringConstraints
+
+from dms_common.errors import ApiError
+from dms_common.events import KipCategory
+from dms_common.identity.deps import require_role
+from dms_common.identity.tokens import Principal, Role
+from dms_search import service
+from dms_search.bootstrap import SearchApp
+from dms_search.index import SearchUnavailable
+from dms_search.query import InvalidCursor, Page, SearchRequest, decode_cursor
+from dms_search.schemas import InternalSearchResults, SearchResults
+
+router = APIRouter(prefix="/api/v1/search", tags=["search"])
+
+
+def get_container(request: Request) -> SearchApp:
+    container: SearchApp = request.app.state.container
+    return container
+
+
+def _blank_is_none(value: Any) -> Any:
+    # An HTML form sends an unselected choice as an empty value: the same as absent.
+    return None if value == "" else value
+
+
+BlankIsNone = BeforeValidator(_blank_is_none)
+OfficeCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+def search_request(
+    q: Annotated[str, Query(max_length=200, description="Kata yang dicari; kosong: terbaru")] = "",
+    office: Annotated[OfficeCode | None, BlankIsNone, Query(description="Kode kantor")] = None,
+    category: Annotated[KipCategory | None, BlankIsNone,
+                        Query(description="Kategori informasi")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> SearchRequest:
+    """Read and check the search parameters shared by every search route."""
+    request = SearchRequest(q=q, office=office, category=category.value if category else None,
+                            limit=limit, cursor=cursor or None)
+    if request.cursor:
+        try:
+            decode_cursor(request.cursor, request.mode)
+        except InvalidCursor:
+            raise ApiError(422, "invalid_cursor", "Penanda halaman tidak valid.") from None
+    return request
+
+
+Container = Annotated[SearchApp, Depends(get_container)]
+SearchParams = Annotated[SearchRequest, Depends(search_request)]
+Staff = Annotated[Principal, Depends(require_role(Role.STAFF, Role.OFFICE_ADMIN, Role.PPID))]
+
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The search engine does not answer"}}
+
+
+def unavailable() -> ApiError:
+    return ApiError(503, "search_unavailable",
+                    "Layanan pencarian sedang tidak tersedia. Silakan coba lagi nanti.")
+
+
+async def find_published(container: SearchApp, params: SearchRequest) -> Page:
+    """Search the public index, answering 503 when OpenSearch cannot."""
+    try:
+        return await service.search_public(index=container.index, request=params)
+    except SearchUnavailable:
+        raise unavailable() from None
+
+
+@router.get("", response_model=SearchResults, summary="Search the published documents",
+            responses=UNAVAILABLE)
+async def search_published(container: Container, params: SearchParams) -> SearchResults:
+    return SearchResults.of(await find_published(container, params))
+
+
+@router.get("/internal", response_model=InternalSearchResults,
+            summary="Search every document of the offices the user may read",
+            responses={401: {"description": "Not signed in"},
+                       403: {"description": "The role reads no documents"}, **UNAVAILABLE})
+async def search_internal(user: Staff, container: Container,
+                          params: SearchParams) -> InternalSearchResults:
+    try:
+        page = await service.search_internal(index=container.index, request=params, actor=user)
+    except service.NotAllowed:
+        raise ApiError.forbidden() from None
+    except SearchUnavailable:
+        raise unavailable() from None
+    return InternalSearchResults.of(page)

@@ -1,0 +1,23 @@
+"""Configuration of the search service (environment variables prefixed `DMS_`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from dms_common.settings import ServiceSettings
+
+
+class SearchSettings(ServiceSettings):
+    """What the search API and worker need beyond the shared settings."""
+
+    service_name: str = "search"
+    worker_metrics_port: int | None = None
+
+    # A document's text goes into the index up to this many bytes: enough for the
+    # longest reports, and under OpenSearch's default highlighting limit
+    # (index.highlight.max_analyzed_offset, one million characters).
+    search_text_max_bytes: int = Field(default=1_000_000, ge=0, le=1_000_000)
+    opensearch_timeout_seconds: float = 10.0
+    # One node in development: a replica could never be assigned there.
+    opensearch_shards: int = 1
+    opensearch_replicas: int = 0
