@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import urllib.request
-from pathlib import Path
 
 from stacklib.core import Context, Server, apt_install
 

@@ -20,10 +20,8 @@ console-only log4j2.properties, rewritten on every start), the log is var/log/op
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import re
 import shutil
 import urllib.request
@@ -36,9 +34,6 @@ from stacklib.core import (
     StackError,
     apt_install,
     maven_fetch,
-    port_holder,
-    port_open,
-    read_pid,
     run,
     say,
 )
@@ -199,32 +194,6 @@ class OpenSearch(Server):
     # loaded CI machine and for recovering the shards of a large data folder.
     start_timeout = 180.0
 
-    def __init__(self) -> None:
-        self._start_lock: int | None = None
-
-    def _claim_start(self, ctx: Context) -> None:
-        """Let only one `stack up` at a time provision and start this server.
-
-        `up` checks the pid file and the port, then provisions and starts. Two `stack up`
-        run at once (two pytest sessions' `servers` fixtures, say) both pass that check:
-        they resolve into the same Maven build folder, both start a JVM, the second dies on
-        the node lock and its pid overwrites the live node's in the pid file. The lock is
-        released when this stack command exits, after the health wait.
-        """
-        if self._start_lock is not None:
-            return
-        # Deliberately never closed: closing the descriptor would release the lock.
-        lock = os.open(ctx.pid_path(self.name).with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        self._start_lock = lock
-        # Whoever held the lock may have started the node meanwhile.
-        pid = read_pid(ctx.pid_path(self.name))
-        if pid is not None:
-            raise StackError(f"{self.name} was started meanwhile by another `stack up` (pid {pid})")
-        if port_open(HTTP_PORT):
-            raise StackError(f"{self.name}: port {HTTP_PORT} was taken meanwhile by "
-                             f"{port_holder(HTTP_PORT)}")
-
     def _lib(self, ctx: Context) -> Path:
         return maven_fetch(ctx, "opensearch", _coordinates())
 
@@ -246,7 +215,6 @@ class OpenSearch(Server):
         return out
 
     def provision(self, ctx: Context) -> None:
-        self._claim_start(ctx)
         self._launcher(ctx, find_jdk(), self._lib(ctx))
 
     def prepare(self, ctx: Context) -> None:

@@ -41,7 +41,7 @@ async def run_worker(core: Core, *, group_id: str, handlers: Mapping[str, Handle
                      background: list[Callable[[], Coroutine[Any, Any, Any]]] | None = None) -> None:
     """Consume `handlers`' topics as `group_id` until a stop signal arrives."""
     if metrics_port:
-        start_http_server(metrics_port, addr="127.0.0.1")
+        start_http_server(metrics_port, addr=core.settings.worker_metrics_host)
     consumer = EventConsumer(
         bootstrap=core.settings.kafka_bootstrap, group_id=group_id, handlers=handlers,
         uow_factory=core.uow, bus=core.bus, retries=core.settings.consumer_retries,

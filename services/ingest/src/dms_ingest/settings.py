@@ -17,6 +17,11 @@ class IngestSettings(ServiceSettings):
     max_upload_bytes: int = 200 * 1024 * 1024
     worker_metrics_port: int | None = None
 
+    @field_validator("admin_username")
+    @classmethod
+    def _real_username(cls, value: str, info: Any) -> str:
+        return refuse_placeholder(value, info.field_name)
+
     @field_validator("jwt_private_key", "admin_password")
     @classmethod
     def _no_placeholder_secret(cls, value: SecretStr, info: Any) -> SecretStr:
