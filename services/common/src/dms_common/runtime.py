@@ -58,7 +58,7 @@ class Core:
             try:
                 await asyncio.wait_for(check(), timeout=3)
                 results[name] = "ok"
-            except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+            except Exception as exc:
                 results[name] = f"{type(exc).__name__}: {exc}"[:200]
 
         async def database() -> None:
@@ -114,6 +114,6 @@ async def open_core(settings: ServiceSettings, *, schema: str, metadata: MetaDat
     uow = UnitOfWorkFactory(sessions, tables, on_commit=relay.wake)
     verifier = TokenVerifier(load_key(settings.jwt_public_key.get_secret_value()))
     user_status = CachedUserStatus(DbUserStatus(sessions, tables), ttl_seconds=2.0)
-    return Core(settings=settings, schema=live_schema, engine=engine, sessions=sessions, tables=tables,
-                uow=uow, store=store, bus=bus, relay=relay, verifier=verifier,
+    return Core(settings=settings, schema=live_schema, engine=engine, sessions=sessions,
+                tables=tables, uow=uow, store=store, bus=bus, relay=relay, verifier=verifier,
                 user_status=user_status)

@@ -31,14 +31,15 @@ async def _watch_dlq(core: Core, topics: list[str]) -> None:
             try:
                 DLQ_SIZE.labels(prefix + topic).set(
                     await dlq.count_pending(core.settings.kafka_bootstrap, prefix + topic))
-            except Exception:  # noqa: BLE001 - a metric must not stop the worker
+            except Exception:
                 log.warning("could not count the DLQ", extra={"topic": topic})
         await asyncio.sleep(30)
 
 
 async def run_worker(core: Core, *, group_id: str, handlers: Mapping[str, Handler],
                      metrics_port: int | None = None,
-                     background: list[Callable[[], Coroutine[Any, Any, Any]]] | None = None) -> None:
+                     background: list[Callable[[], Coroutine[Any, Any, Any]]] | None = None,
+                     ) -> None:
     """Consume `handlers`' topics as `group_id` until a stop signal arrives."""
     if metrics_port:
         start_http_server(metrics_port, addr=core.settings.worker_metrics_host)

@@ -42,7 +42,8 @@ class DbUserStatus:
     office locks out its accounts at every service at once.
     """
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], tables: CoreTables) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession],
+                 tables: CoreTables) -> None:
         self._sessions = session_factory
         self._table = tables.identities
 
