@@ -11,7 +11,6 @@ MiB = 1024 * 1024
 
 class ClassifySettings(ServiceSettings):
     service_name: str = "classify"
-    worker_metrics_port: int | None = None
 
     # Extraction limits: parsing a hostile or huge file must not take the worker down.
     extract_max_bytes: int = Field(default=200 * MiB, ge=1)

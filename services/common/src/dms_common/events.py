@@ -163,10 +163,6 @@ class Event(_Model):
     office_code: str
     seq: int = Field(default=0, ge=0)
 
-    @property
-    def key(self) -> str:
-        raise NotImplementedError
-
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
 

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -86,6 +86,14 @@ class Core:
             if asyncio.iscoroutine(result):
                 await result
         await self.engine.dispose()
+
+
+class ServiceContainer(Protocol):
+    """What a service's bootstrap returns: its Core plus its own parts."""
+
+    core: Core
+
+    async def close(self) -> None: ...
 
 
 async def open_core(settings: ServiceSettings, *, schema: str, metadata: MetaData,

@@ -63,7 +63,9 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_seconds: float = 0.5
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.5
-    # Loopback on a developer's machine; containers set 0.0.0.0 so Prometheus can scrape.
+    # The worker's /metrics; loopback on a developer's machine, containers set
+    # 0.0.0.0 so Prometheus can scrape.
+    worker_metrics_port: int | None = None
     worker_metrics_host: str = "127.0.0.1"
 
     @field_validator("database_url", "s3_access_key", "s3_secret_key", "jwt_public_key")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -21,8 +21,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from dms_common.errors import error_response, install_error_handlers
-from dms_common.logging import correlation
+from dms_common.logging import configure_logging, correlation
 from dms_common.metrics import HTTP_REQUESTS
+from dms_common.runtime import ServiceContainer
+from dms_common.settings import ServiceSettings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -78,5 +80,53 @@ def create_service_app(*, title: str, description: str, lifespan: Lifespan,
     return app
 
 
-async def noop_lifespan(_: FastAPI) -> AsyncIterator[None]:  # pragma: no cover - for tests
-    yield
+C = TypeVar("C", bound=ServiceContainer)
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def attach_container(app: FastAPI, container: ServiceContainer) -> None:
+    """Put a service's container where its dependencies (and the identity deps) look."""
+    app.state.container = container
+    app.state.token_verifier = container.core.verifier
+    app.state.user_status = container.core.user_status
+
+
+def service_lifespan(*, name: str, settings_cls: type[S], settings: S | None,
+                     bootstrap: Callable[[S], Awaitable[C]], container: C | None,
+                     relay: bool) -> Lifespan:
+    """The API lifespan every service shares.
+
+    With a `container` (tests), that already-open container is served and its
+    owner closes it. Otherwise settings are loaded, logging configured, the
+    service bootstrapped and, when its API emits events (`relay`), its outbox
+    relayed from this process; all of it is closed on exit.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if container is not None:
+            attach_container(app, container)
+            yield
+            return
+        loaded = settings or load_settings(settings_cls)
+        configure_logging(f"{name}-api", loaded.log_level)
+        opened = await bootstrap(loaded)
+        attach_container(app, opened)
+        if relay:
+            opened.core.start_relay()
+        try:
+            yield
+        finally:
+            await opened.close()
+
+    return lifespan
+
+
+async def core_readiness(request: Request) -> dict[str, str]:
+    """Readiness of the dependencies every service has (database, Kafka, object store)."""
+    container: ServiceContainer | None = getattr(request.app.state, "container", None)
+    if container is None:
+        return {"startup": "not started"}
+    return await container.core.check_ready()
+
+

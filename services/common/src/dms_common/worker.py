@@ -11,14 +11,16 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import start_http_server
 
 from dms_common.bus import dlq
 from dms_common.bus.consumer import EventConsumer, Handler
+from dms_common.logging import configure_logging
 from dms_common.metrics import DLQ_SIZE
-from dms_common.runtime import Core
+from dms_common.runtime import Core, ServiceContainer
+from dms_common.settings import ServiceSettings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +72,25 @@ async def run_worker(core: Core, *, group_id: str, handlers: Mapping[str, Handle
             await task
     await consumer.stop()
     log.info("worker stopped")
+
+
+C = TypeVar("C", bound=ServiceContainer)
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def serve_worker(*, name: str, settings_cls: type[S],
+                 bootstrap: Callable[[S], Coroutine[Any, Any, C]],
+                 handlers: Callable[[C], Mapping[str, Handler]]) -> None:
+    """A service worker's `main()`: load settings, bootstrap, consume until stopped, close."""
+    settings = load_settings(settings_cls)
+    configure_logging(f"{name}-worker", settings.log_level)
+
+    async def run() -> None:
+        app = await bootstrap(settings)
+        try:
+            await run_worker(app.core, group_id=f"dms-{name}", handlers=handlers(app),
+                             metrics_port=settings.worker_metrics_port)
+        finally:
+            await app.close()
+
+    asyncio.run(run())

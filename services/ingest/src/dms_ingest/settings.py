@@ -15,7 +15,6 @@ class IngestSettings(ServiceSettings):
     admin_username: str
     admin_password: SecretStr
     max_upload_bytes: int = 200 * 1024 * 1024
-    worker_metrics_port: int | None = None
 
     @field_validator("admin_username")
     @classmethod

@@ -10,6 +10,5 @@ class PublishSettings(ServiceSettings):
 
     service_name: str = "publish"
     # Prometheus port of the worker process; the API serves /metrics itself.
-    worker_metrics_port: int | None = None
     # How many publications the portal's home page lists.
     portal_latest_count: int = 10

@@ -11,7 +11,6 @@ class SearchSettings(ServiceSettings):
     """What the search API and worker need beyond the shared settings."""
 
     service_name: str = "search"
-    worker_metrics_port: int | None = None
 
     # A document's text goes into the index up to this many bytes: enough for the
     # longest reports, and under OpenSearch's default highlighting limit

@@ -130,18 +130,19 @@ class UnitOfWork:
 
     async def emit(self, event: Event) -> Event:
         """Stamp the event's seq and write it to the outbox in this transaction."""
+        # The stream is the Kafka key: the document, or the identity entity.
         if isinstance(event, DocumentEvent):
             stream_id = event.document_id
         elif isinstance(event, IdentityChanged):
             stream_id = event.entity_id
-        else:  # pragma: no cover - every event type is one of the two
-            raise TypeError(f"cannot emit {type(event).__name__}")
+        else:
+            raise TypeError(f"{type(event).__name__} is neither a document nor an identity event")
         update: dict[str, Any] = {"seq": await self.next_seq(stream_id)}
         if not event.correlation_id:
             update["correlation_id"] = current_correlation_id()
         stamped = event.model_copy(update=update)
         await self.session.execute(insert(self.tables.outbox).values(
-            event_id=stamped.event_id, topic=stamped.TOPIC.value, key=stamped.key,
+            event_id=stamped.event_id, topic=stamped.TOPIC.value, key=str(stream_id),
             value=stamped.to_bytes(), correlation_id=stamped.correlation_id))
         self._emitted += 1
         return stamped
