@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.8
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: run stop status test test-unit lint servers deps versions
+.PHONY: run stop status test test-deps test-unit lint servers deps versions
 
 ## run: provision and start the real servers, the four services and the gateway
 run: deps
@@ -18,10 +18,16 @@ status:
 	deploy/local/stack status
 
 ## test: start the real servers, install the workspace, run every test
-test: deps
+test: deps test-deps
 	deploy/local/stack up
 	deploy/local/stack versions
 	uv run pytest tests
+
+## test-deps: what only the tests need outside Python: Chromium for the page tests
+test-deps:
+	@dpkg-query -W -f='$${Status}' chromium 2>/dev/null | grep -q "install ok installed" || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		  --no-install-recommends chromium fonts-dejavu-core; }
 
 test-unit: deps
 	uv run pytest tests/unit

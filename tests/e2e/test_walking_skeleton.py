@@ -12,8 +12,8 @@ import io
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -33,49 +33,18 @@ from dms_common.events import (
     parse_event,
 )
 from tests.support.pdf import make_pdf
-from tests.support.servers import ROOT, Endpoints, read_env_file
-
-GATEWAY = "http://127.0.0.1:8080"
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 60,
-                     what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await probe()
-        if result:
-            return result
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+from tests.support.servers import Endpoints
+from tests.support.stack import create_user, eventually, gateway_client
 
 
 @pytest.fixture(scope="module")
 async def gateway(servers: Endpoints) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=GATEWAY, timeout=30) as client:
-        for service in ("ingest", "classify", "publish", "search"):
-            port = {"ingest": 8001, "classify": 8002, "publish": 8003, "search": 8004}[service]
-            ready = (await client.get(f"http://127.0.0.1:{port}/readyz")).json()
-            assert ready["status"] == "ready", f"{service} is not ready: {ready}"
+    async with gateway_client() as client:
         yield client
 
 
-async def login(client: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
-    response = await client.post("/api/v1/auth/token",
-                                 data={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
 async def office_admin(client: httpx.AsyncClient, office: str) -> dict[str, str]:
-    dev = read_env_file(ROOT / "deploy" / "local" / "dev.env")
-    root = await login(client, dev["DMS_ADMIN_USERNAME"], dev["DMS_ADMIN_PASSWORD"])
-    username, password = f"admin{uuid.uuid4().hex[:8]}", f"Rahasia-{uuid.uuid4().hex}"
-    created = await client.post("/api/v1/users", headers=root, json={
-        "username": username, "password": password, "full_name": "Admin Uji",
-        "role": "office_admin", "office_code": office})
-    assert created.status_code == 201, created.text
-    return await login(client, username, password)
+    return (await create_user(client, role="office_admin", office=office)).headers
 
 
 async def kafka_record(bootstrap: str, topic: str, key: str, since: dict[int, int]) -> Any:

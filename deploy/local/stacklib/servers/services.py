@@ -6,7 +6,7 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-from stacklib.core import Context, Server, StackError, dev_env, run
+from stacklib.core import Context, Server, StackError, apt_install, dev_env, run
 
 # (service, API port, worker metrics port) — DESIGN.md §3.
 SERVICES = [("ingest", 8001, 9101), ("classify", 8002, 9102),
@@ -15,11 +15,16 @@ SERVICES = [("ingest", 8001, 9101), ("classify", 8002, 9102),
 _synced: set[Path] = set()
 
 
+SYSTEM_PACKAGES = ("tesseract-ocr", "tesseract-ocr-ind")
+
+
 def ensure_workspace(ctx: Context) -> Path:
     """Install the locked workspace once per `stack up` (fast when nothing changed)."""
     python = ctx.root / ".venv" / "bin" / "python"
     if ctx.root in _synced and python.exists():
         return python
+    # What the services call outside Python: Tesseract and its Indonesian model (classify's OCR).
+    apt_install(SYSTEM_PACKAGES)
     uv = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
     if not Path(uv).exists():
         raise StackError("uv is not installed: run `make deps` (it installs the pinned uv)")

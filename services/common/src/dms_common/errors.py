@@ -100,7 +100,7 @@ def _field_name(loc: Iterable[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_message(errors: Iterable[Mapping[str, Any]]) -> str:
+def validation_message(errors: Iterable[Mapping[str, Any]]) -> str:
     errors = list(errors)
     if any(error.get("type") == "json_invalid" for error in errors):
         return "Isi permintaan bukan JSON yang valid."
@@ -117,7 +117,7 @@ async def _api_error(_: Request, exc: Exception) -> Response:
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return error_response(422, "invalid_request", _validation_message(exc.errors()))
+    return error_response(422, "invalid_request", validation_message(exc.errors()))
 
 
 async def _http_exception(_: Request, exc: Exception) -> Response:
