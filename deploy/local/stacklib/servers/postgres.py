@@ -136,7 +136,7 @@ class Postgres(Server):
         # runtime roles its migrations set up (see dms_common.db).
         exists = self._psql(ctx, f"SELECT 1 FROM pg_roles WHERE rolname = '{user}'")
         verb = "ALTER" if exists == "1" else "CREATE"
-        self._psql(ctx, f"{verb} ROLE \"{user}\" LOGIN CREATEROLE PASSWORD '{password}'")
+        self._psql(ctx, f"{verb} ROLE \"{user}\" LOGIN CREATEROLE CREATEDB PASSWORD '{password}'")
         if self._psql(ctx, f"SELECT 1 FROM pg_database WHERE datname = '{db}'") != "1":
             self._psql(ctx, f"CREATE DATABASE \"{db}\" OWNER \"{user}\"")
 
