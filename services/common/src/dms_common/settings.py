@@ -61,6 +61,8 @@ class ServiceSettings(BaseSettings):
     # Consumer behaviour (DESIGN.md §4): retries with backoff, then the DLQ.
     consumer_retries: int = 4
     consumer_backoff_seconds: float = 0.5
+    # How long an unreachable server holds a partition before its events count as failing.
+    consumer_outage_seconds: float = 600.0
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.5
     # The worker's /metrics; loopback on a developer's machine, containers set

@@ -49,6 +49,7 @@ async def run_worker(core: Core, *, group_id: str, handlers: Mapping[str, Handle
         bootstrap=core.settings.kafka_bootstrap, group_id=group_id, handlers=handlers,
         uow_factory=core.uow, bus=core.bus, retries=core.settings.consumer_retries,
         backoff_seconds=core.settings.consumer_backoff_seconds,
+        outage_seconds=core.settings.consumer_outage_seconds,
         topic_prefix=core.settings.kafka_topic_prefix)
     await consumer.start()
     core.start_relay()

@@ -6,6 +6,12 @@ hand only after those transactions committed, so a crash between the two
 replays records whose claims make them no-ops. A record that keeps failing is
 retried with backoff, then parked on `<topic>.dlq` with its error, and the
 partition moves on.
+
+An outage is not a poison event: while PostgreSQL, OpenSearch, the object store
+or Kafka itself does not answer, every event would fail, and parking them all
+would empty the partition into the DLQ. Such failures (`is_transient`) are
+retried with capped backoff for as long as `outage_seconds`, holding the
+partition until the server is back; only then does an event count as failing.
 """
 
 from __future__ import annotations
@@ -28,6 +34,43 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Event, UnitOfWork], Awaitable[None]]
 
+# Exceptions that say "a server did not answer", by the name of their type, so that this
+# module needs none of the client libraries: asyncpg, SQLAlchemy, opensearch-py, urllib3
+# (under minio) and aiokafka.
+_TRANSIENT_NAMES = frozenset({
+    "OperationalError", "InterfaceError", "DisconnectionError",  # SQLAlchemy
+    "PostgresConnectionError", "CannotConnectNowError", "ConnectionDoesNotExistError",
+    "ConnectionFailureError", "TooManyConnectionsError", "AdminShutdownError",
+    "CrashShutdownError", "InternalClientError",  # asyncpg
+    "ConnectionTimeout",  # opensearch-py (its ConnectionError has the builtin's name)
+    "MaxRetryError", "ProtocolError", "NewConnectionError", "ReadTimeoutError",  # urllib3
+    "KafkaConnectionError", "KafkaTimeoutError", "NodeNotReadyError",
+    "RequestTimedOutError", "NotLeaderForPartitionError", "LeaderNotAvailableError",
+})
+_TRANSIENT_HTTP = frozenset({429, 502, 503, 504})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) means a server was unreachable, not a bad event."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (ConnectionError, TimeoutError)):
+            return True
+        if type(current).__name__ in _TRANSIENT_NAMES:
+            return True
+        if getattr(current, "connection_invalidated", False):  # SQLAlchemy DBAPIError
+            return True
+        status = getattr(current, "status_code", None)  # opensearch-py TransportError
+        if isinstance(status, int) and status in _TRANSIENT_HTTP:
+            return True
+        if type(current).__name__ == "ConnectionError" and \
+                type(current).__module__.startswith("opensearchpy"):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
 
 class EventConsumer:
     """Runs a service's handlers over its topics as one consumer group."""
@@ -35,7 +78,8 @@ class EventConsumer:
     def __init__(self, *, bootstrap: str, group_id: str, handlers: Mapping[str, Handler],
                  uow_factory: Callable[[], UnitOfWork], bus: KafkaBus, retries: int = 4,
                  backoff_seconds: float = 0.5, max_poll_records: int = 200,
-                 topic_prefix: str = "") -> None:
+                 topic_prefix: str = "", outage_seconds: float = 600.0,
+                 max_backoff_seconds: float = 5.0) -> None:
         self.group_id = group_id
         # A prefix namespaces every topic (tests, or several environments on one cluster).
         self._prefix = topic_prefix
@@ -44,6 +88,8 @@ class EventConsumer:
         self._bus = bus
         self._retries = retries
         self._backoff = backoff_seconds
+        self._max_backoff = max_backoff_seconds
+        self._outage_seconds = outage_seconds
         self._consumer = AIOKafkaConsumer(
             *self._handlers, bootstrap_servers=bootstrap, group_id=group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
@@ -60,9 +106,18 @@ class EventConsumer:
         await self._consumer.stop()
 
     async def run(self) -> None:
-        """Consume until stopped."""
+        """Consume until stopped, riding out a broker that goes away and comes back."""
         while not self._stopping:
-            await self.run_once()
+            try:
+                await self.run_once()
+            except Exception as exc:
+                rebalanced = type(exc).__name__ == "CommitFailedError"
+                if self._stopping or not (is_transient(exc) or rebalanced):
+                    raise
+                # The batch's effects are committed in PostgreSQL; offsets not committed here
+                # are delivered again and their claims make them no-ops.
+                log.warning("consumer interrupted; resuming", extra={"error": repr(exc)})
+                await asyncio.sleep(self._max_backoff)
 
     async def run_once(self, timeout_ms: int = 500) -> int:
         """Handle one fetched batch, committing each partition's offset after its effects."""
@@ -94,17 +149,28 @@ class EventConsumer:
         if handler is None:  # pragma: no cover - we subscribe only to handled topics
             return
         with correlation(event.correlation_id or None):
-            for attempt in range(self._retries + 1):
+            failures = 0
+            outage_started: float | None = None
+            loop = asyncio.get_running_loop()
+            while True:
                 try:
                     applied = await self._apply(event, record.topic.removeprefix(self._prefix),
                                                 handler)
                 except Exception as exc:
-                    if attempt == self._retries:
+                    if is_transient(exc):
+                        outage_started = outage_started or loop.time()
+                        if loop.time() - outage_started < self._outage_seconds:
+                            log.warning("a server does not answer; retrying the event", extra={
+                                "event_id": str(event.event_id), "error": repr(exc)})
+                            await asyncio.sleep(self._max_backoff)
+                            continue
+                    if failures >= self._retries:
                         log.exception("event failed after retries; parking it", extra={
                             "event_id": str(event.event_id), "topic": record.topic})
                         await self._park(record, f"{type(exc).__name__}: {exc}")
                         return
-                    await asyncio.sleep(self._backoff * (2 ** attempt))
+                    await asyncio.sleep(min(self._max_backoff, self._backoff * (2 ** failures)))
+                    failures += 1
                     continue
                 EVENTS_HANDLED.labels(self.group_id, record.topic,
                                       "applied" if applied else "duplicate").inc()
