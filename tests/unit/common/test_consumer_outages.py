@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from dms_common.bus.consumer import EventConsumer, is_transient
+from dms_common.bus.consumer import EventConsumer
 from dms_common.events import Event
+from dms_common.outages import is_transient
 
 
 class FakeUow:

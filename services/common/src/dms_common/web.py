@@ -23,6 +23,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from dms_common.errors import error_response, install_error_handlers
 from dms_common.logging import configure_logging, correlation
 from dms_common.metrics import HTTP_REQUESTS
+from dms_common.outages import is_transient
 from dms_common.runtime import ServiceContainer
 from dms_common.settings import ServiceSettings, load_settings
 
@@ -42,10 +43,20 @@ class CorrelationMiddleware(BaseHTTPMiddleware):
             started = time.perf_counter()
             try:
                 response = await call_next(request)
-            except Exception:
-                log.exception("unhandled error", extra={"path": request.url.path})
-                response = error_response(500, "internal_error",
-                                          "Terjadi kesalahan pada server. Silakan coba lagi.")
+            except Exception as exc:
+                if is_transient(exc):
+                    # A store that does not answer (a restart, an outage) is not a bug of
+                    # ours: say so, and when to come back, rather than a bare 500.
+                    log.warning("a server does not answer", extra={
+                        "path": request.url.path, "error": repr(exc)})
+                    response = error_response(
+                        503, "service_unavailable",
+                        "Layanan sedang tidak tersedia sementara. Coba lagi beberapa saat lagi.",
+                        {"Retry-After": "5"})
+                else:
+                    log.exception("unhandled error", extra={"path": request.url.path})
+                    response = error_response(500, "internal_error",
+                                              "Terjadi kesalahan pada server. Silakan coba lagi.")
             elapsed = time.perf_counter() - started
             route = request.scope.get("route")
             path = getattr(route, "path", "unmatched")

@@ -29,48 +29,11 @@ from dms_common.db.uow import UnitOfWork
 from dms_common.events import Event, UnknownEvent, dlq_topic, parse_event
 from dms_common.logging import correlation
 from dms_common.metrics import CONSUMER_LAG, DLQ_PARKED, EVENTS_HANDLED
+from dms_common.outages import is_transient
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event, UnitOfWork], Awaitable[None]]
-
-# Exceptions that say "a server did not answer", by the name of their type, so that this
-# module needs none of the client libraries: asyncpg, SQLAlchemy, opensearch-py, urllib3
-# (under minio) and aiokafka.
-_TRANSIENT_NAMES = frozenset({
-    "OperationalError", "InterfaceError", "DisconnectionError",  # SQLAlchemy
-    "PostgresConnectionError", "CannotConnectNowError", "ConnectionDoesNotExistError",
-    "ConnectionFailureError", "TooManyConnectionsError", "AdminShutdownError",
-    "CrashShutdownError", "InternalClientError",  # asyncpg
-    "ConnectionTimeout",  # opensearch-py (its ConnectionError has the builtin's name)
-    "MaxRetryError", "ProtocolError", "NewConnectionError", "ReadTimeoutError",  # urllib3
-    "KafkaConnectionError", "KafkaTimeoutError", "NodeNotReadyError",
-    "RequestTimedOutError", "NotLeaderForPartitionError", "LeaderNotAvailableError",
-})
-_TRANSIENT_HTTP = frozenset({429, 502, 503, 504})
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether `exc` (or what caused it) means a server was unreachable, not a bad event."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (ConnectionError, TimeoutError)):
-            return True
-        if type(current).__name__ in _TRANSIENT_NAMES:
-            return True
-        if getattr(current, "connection_invalidated", False):  # SQLAlchemy DBAPIError
-            return True
-        status = getattr(current, "status_code", None)  # opensearch-py TransportError
-        if isinstance(status, int) and status in _TRANSIENT_HTTP:
-            return True
-        if type(current).__name__ == "ConnectionError" and \
-                type(current).__module__.startswith("opensearchpy"):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
 
 class EventConsumer:
     """Runs a service's handlers over its topics as one consumer group."""

@@ -1,0 +1,49 @@
+"""An unreachable store answers 503 with Retry-After; our own bug answers a plain 500."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+
+from dms_common.web import create_service_app
+
+
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+async def _ready(_: Request) -> dict[str, str]:
+    return {}
+
+
+def _client() -> TestClient:
+    app = create_service_app(title="uji", description="uji", lifespan=_lifespan,
+                             readiness=_ready)
+
+    @app.get("/putus")
+    async def outage() -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    @app.get("/rusak")
+    async def bug() -> None:
+        raise ValueError("a bug of ours")
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_an_unreachable_server_answers_503_with_retry_after() -> None:
+    response = _client().get("/putus")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["code"] == "service_unavailable"
+
+
+def test_a_bug_answers_500_without_details() -> None:
+    response = _client().get("/rusak")
+    assert response.status_code == 500
+    assert response.json() == {"code": "internal_error",
+                               "message": "Terjadi kesalahan pada server. Silakan coba lagi."}
