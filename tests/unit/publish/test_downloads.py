@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from dms_publish.downloads import content_disposition, download_filename, safe_filename
+from dms_publish.listing import Cursor, SortKey, decode_cursor, encode_cursor
 from dms_publish.projection import new_row
-from dms_publish.service import decode_cursor, encode_cursor
 
 
 @pytest.mark.parametrize(("name", "expected"), [
@@ -61,12 +61,23 @@ def test_a_missing_filename_falls_back_to_the_document_id() -> None:
     assert download_filename(row, None) == f"dokumen-{row.document_id}"
 
 
-def test_cursor_round_trip() -> None:
-    at, doc = datetime(2025, 3, 5, 6, 30, 1, 123456, tzinfo=UTC), uuid.uuid4()
-    assert decode_cursor(encode_cursor(at, doc)) == (at, doc)
+@pytest.mark.parametrize(("sort", "value"), [
+    (SortKey.NEWEST, datetime(2025, 3, 5, 6, 30, 1, 123456, tzinfo=UTC)),
+    (SortKey.DOCUMENT_DATE, date(2024, 12, 31)),
+    (SortKey.TITLE_DESC, "Laporan \"kampanye\" | 2025"),
+])
+def test_cursor_round_trip(sort: SortKey, value: datetime | date | str) -> None:
+    doc = uuid.uuid4()
+    assert decode_cursor(encode_cursor(sort, value, doc), sort) == Cursor(sort, value, doc)
 
 
-@pytest.mark.parametrize("cursor", ["", "!!!", "bm9wZQ", encode_cursor.__name__])
+@pytest.mark.parametrize("cursor", ["", "!!!", "bm9wZQ", "e30", encode_cursor.__name__])
 def test_a_foreign_cursor_is_refused(cursor: str) -> None:
     with pytest.raises(ValueError, match="invalid cursor"):
-        decode_cursor(cursor)
+        decode_cursor(cursor, SortKey.NEWEST)
+
+
+def test_a_cursor_of_another_sort_is_refused() -> None:
+    cursor = encode_cursor(SortKey.TITLE, "A", uuid.uuid4())
+    with pytest.raises(ValueError, match="invalid cursor"):
+        decode_cursor(cursor, SortKey.NEWEST)

@@ -190,3 +190,30 @@ def test_the_upload_describes_the_document_only_until_a_decision(row: Publicatio
     merge_classified(row, classified(row.document_id, KipCategory.SETIAP_SAAT, seq=1), now=NOW)
     merge_received(row, received(row.document_id, seq=2))
     assert row.title == "Laporan"
+
+
+def test_an_exemption_keeps_only_its_public_consequence_test_fields(row: Publication) -> None:
+    exempt: DocumentClassified = DocumentClassified.build(
+        document_id=row.document_id, version=1, office_code=OFFICE, seq=1,
+        payload=DocumentClassifiedPayload(
+            decision_id=uuid.uuid4(), kip_category=KipCategory.DIKECUALIKAN, title="Rahasia",
+            legal_basis="Pasal 17 huruf h", exempt_until=NOW.date() + timedelta(days=365),
+            exempt_public_description="Data pribadi pelapor", approval_state="approved",
+            document_type="laporan"))
+    assert merge_classified(row, exempt, now=NOW) is Change.NONE
+    assert (row.state, row.legal_basis, row.exempt_public_description, row.approval_state) == (
+        "withheld", "Pasal 17 huruf h", "Data pribadi pelapor", "approved")
+    assert (row.decided_at, row.document_type) == (NOW, "laporan")
+    # A later public decision clears the exemption fields (the DIK entry disappears).
+    assert merge_classified(row, classified(row.document_id, KipCategory.BERKALA, seq=2),
+                            now=NOW) is Change.PUBLISHED
+    assert (row.legal_basis, row.exempt_until, row.exempt_public_description) == (
+        None, None, None)
+
+
+def test_a_withdrawal_records_when(row: Publication) -> None:
+    merge_classified(row, classified(row.document_id, KipCategory.BERKALA, seq=1), now=NOW)
+    later = NOW + timedelta(hours=1)
+    assert merge_classified(row, classified(row.document_id, KipCategory.DIKECUALIKAN, seq=2),
+                            now=later) is Change.WITHDRAWN
+    assert row.withdrawn_at == later

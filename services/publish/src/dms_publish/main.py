@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from dms_common.pages import install_page_errors
 from dms_common.web import attach_container, core_readiness, create_service_app, service_lifespan
-from dms_publish import api, pages
+from dms_publish import api, catalog, pages
 from dms_publish.bootstrap import PublishApp, bootstrap
 from dms_publish.settings import PublishSettings
 
@@ -25,9 +26,11 @@ def create_app(settings: PublishSettings | None = None, *,
                                   settings=settings, bootstrap=bootstrap, container=container,
                                   relay=False),
         readiness=core_readiness)
+    install_page_errors(app)
     app.state.templates = pages.make_templates()
     if container is not None:
         attach_container(app, container)
     app.include_router(api.router)
+    app.include_router(catalog.router)
     app.include_router(pages.router)
     return app

@@ -69,6 +69,7 @@ def merge_received(row: Publication, event: DocumentReceived) -> Change:
     row.content_type = payload.content_type
     row.object_key = payload.object_key
     row.file_version = event.version
+    row.size = payload.size
     if row.classified_seq == 0:
         # Until a decision arrives, the upload's own metadata describes the document.
         row.version = event.version
@@ -96,6 +97,14 @@ def merge_classified(row: Publication, event: DocumentClassified, *, now: dateti
     row.dip = payload.dip.model_dump(mode="json") if payload.dip is not None else None
     row.decision_id = payload.decision_id
     row.redacted_object_key = payload.redacted_object_key
+    row.document_type = payload.document_type
+    row.approval_state = payload.approval_state
+    row.decided_at = now
+    # Only an exemption keeps consequence-test fields; a public decision clears them.
+    exempt = not payload.kip_category.is_public
+    row.legal_basis = payload.legal_basis if exempt else None
+    row.exempt_until = payload.exempt_until if exempt else None
+    row.exempt_public_description = payload.exempt_public_description if exempt else None
     current = PublicationState(row.state)
     state = next_state(current, payload.kip_category)
     row.state = state.value
@@ -107,5 +116,6 @@ def merge_classified(row: Publication, event: DocumentClassified, *, now: dateti
         row.public_object_key = public_object_key(row)
         return Change.PUBLISHED
     if state is PublicationState.WITHDRAWN and current is PublicationState.PUBLISHED:
+        row.withdrawn_at = now
         return Change.WITHDRAWN
     return Change.NONE

@@ -1,0 +1,305 @@
+"""Never leak: nothing exempt, redacted or unreviewed is reachable from outside (DESIGN.md §2, §5).
+
+Through the running stack and the gateway. Three canaries are planted: a document
+decided `dikecualikan` whose title and text carry one; a passage redacted from a
+published document carrying another; a document still waiting for review carrying a
+third. A crawler then follows every link from `/` and walks every public API listing,
+document, file, preview, feed, sitemap, register (JSON, CSV, XLSX), catalogue and
+search result, highlight and suggestion: no canary appears, no exempt or unreviewed
+file is served under any id. A `<script>` title renders inert. Then a public document
+is withdrawn and disappears from all of them.
+
+Decisions go through the classify API where it offers them; the exemption and the
+redacted derivative (consequence test and redaction are not served by classify's API
+yet) are announced as the `dms.document.classified` event classify would emit, with a
+seq far ahead of classify's own so it is the newest decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+import zipfile
+from collections.abc import AsyncIterator
+from functools import partial
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlparse
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from minio import Minio
+
+from dms_common.events import (
+    DipFields,
+    DocumentClassified,
+    DocumentClassifiedPayload,
+    KipCategory,
+)
+from dms_common.storage import derived_key
+from tests.support.pdf import make_pdf
+from tests.support.servers import Endpoints
+from tests.support.stack import GATEWAY, create_user, eventually, gateway_client
+
+OFFICE = "6302"
+SCRIPT_TITLE = '<script>alert("bocor")</script> Rekap pengawasan'
+DIP = {"summary": "Rekap hasil pengawasan", "holder_unit": "Divisi Pencegahan",
+       "responsible": "Ketua", "created_place_time": "Kotabaru, 2025",
+       "available_forms": ["softcopy"], "retention": "5 tahun"}
+MAX_PAGES = 600
+
+
+@pytest.fixture(scope="module")
+async def gateway(servers: Endpoints) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway_client() as client:
+        yield client
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+
+
+def readable(response: httpx.Response) -> str:
+    """Everything a person could read from a response (XLSX unzipped)."""
+    if response.content[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            return "\n".join(archive.read(n).decode("utf-8", "replace")
+                             for n in archive.namelist())
+    return response.content.decode("utf-8", "replace")
+
+
+class Crawler:
+    """Fetches every public surface it can reach and keeps what it read."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.bodies: dict[str, str] = {}
+        self.errors: list[str] = []
+
+    async def get(self, url: str) -> httpx.Response:
+        response = await self.client.get(url)
+        if response.status_code >= 500:
+            self.errors.append(f"{url}: {response.status_code}")
+        if response.status_code == 200:
+            self.bodies[url] = readable(response)
+        return response
+
+    async def crawl_pages(self) -> None:
+        queue, seen = ["/"], {"/"}
+        while queue and len(seen) < MAX_PAGES:
+            url = queue.pop(0)
+            response = await self.get(url)
+            if "html" not in response.headers.get("content-type", ""):
+                continue
+            parser = _Links()
+            parser.feed(response.text)
+            for link in parser.links:
+                absolute = urljoin(GATEWAY + url, link)
+                parsed = urlparse(absolute)
+                if parsed.netloc != urlparse(GATEWAY).netloc or parsed.path.startswith(
+                        ("/staf", "/admin", "/api/v1/auth")):
+                    continue
+                target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+
+    async def walk_api(self, queries: list[str]) -> list[str]:
+        """Every public API listing and what it lists; returns the listed document ids."""
+        ids: list[str] = []
+        cursor: str | None = None
+        while True:
+            page = (await self.get("/api/v1/public/documents?limit=100"
+                                   + (f"&cursor={cursor}" if cursor else ""))).json()
+            ids += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        for doc in ids:
+            for suffix in ("", "/content", "/preview", "/pages/1"):
+                await self.get(f"/api/v1/public/documents/{doc}{suffix}")
+            await self.get(f"/api/v1/public/ckan/api/3/action/package_show?id={doc}")
+        offices = [o["code"] for o in (await self.get("/api/v1/public/offices")).json()]
+        for register in ("dip", "dik"):
+            for office in ["", *offices]:
+                for fmt in ("json", "csv", "xlsx"):
+                    await self.get(f"/api/v1/public/{register}?format={fmt}"
+                                   + (f"&office={office}" if office else ""))
+        for path in ("/api/v1/public/statistics", "/api/v1/public/catalog?limit=100",
+                     "/api/v1/public/ckan/api/3/action/package_search?rows=1000",
+                     "/api/v1/public/ckan/api/3/action/package_list",
+                     "/api/v1/public/ckan/api/3/action/organization_list",
+                     "/feed.atom", "/sitemap.xml",
+                     *[f"/kantor/{o}/feed.atom" for o in offices]):
+            await self.get(path)
+        for query in queries:
+            for path in (f"/api/v1/search?q={query}", f"/api/v1/search/suggest?q={query}",
+                         f"/cari?q={query}",
+                         f"/api/v1/public/ckan/api/3/action/package_search?q={query}"):
+                await self.get(path)
+        return ids
+
+    def find(self, needle: str) -> list[str]:
+        return [url for url, body in self.bodies.items() if needle.lower() in body.lower()]
+
+
+async def upload(client: httpx.AsyncClient, headers: dict[str, str], title: str,
+                 lines: list[str]) -> tuple[str, bytes]:
+    pdf = make_pdf(lines)
+    answer = await client.post("/api/v1/documents", headers=headers,
+                               files={"file": ("dokumen.pdf", pdf, "application/pdf")},
+                               data={"title": title, "document_date": "2025-03-01"})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"]), pdf
+
+
+async def announce(servers: Endpoints, doc: str, category: KipCategory, *, seq: int,
+                   title: str, **payload: Any) -> None:
+    """Emit the decision classify would emit, on the real topic."""
+    event = DocumentClassified.build(
+        document_id=uuid.UUID(doc), version=1, office_code=OFFICE, seq=seq,
+        payload=DocumentClassifiedPayload(decision_id=uuid.uuid4(), kip_category=category,
+                                          title=title, **payload))
+    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap, acks="all",
+                                enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(event.TOPIC.value, event.to_bytes(), key=doc.encode())
+    finally:
+        await producer.stop()
+
+
+async def exempt(client: httpx.AsyncClient, servers: Endpoints, headers: dict[str, str],
+                 doc: str, *, seq: int, title: str) -> None:
+    test = {"exempt_information": "Identitas pelapor", "legal_basis": "Pasal 17 huruf h",
+            "consequence": "Membuka identitas pelapor", "public_interest": "Perlindungan",
+            "exempt_until": "2030-12-31"}
+    answer = await client.post(f"/api/v1/review/documents/{doc}/decisions", headers=headers,
+                               json={"kip_category": "dikecualikan", "consequence_test": test})
+    if answer.status_code != 201:
+        assert answer.status_code == 422, answer.text
+        await announce(servers, doc, KipCategory.DIKECUALIKAN, seq=seq, title=title,
+                       legal_basis="Pasal 17 huruf h UU 14/2008",
+                       exempt_public_description="Identitas pelapor dugaan pelanggaran",
+                       approval_state="approved")
+
+
+async def test_no_canary_leaks_and_a_withdrawal_disappears_everywhere(
+        servers: Endpoints, gateway: httpx.AsyncClient) -> None:
+    tag = f"qx{uuid.uuid4().hex[:10]}"
+    exempt_canary, redacted_canary, pending_canary = (f"kanari{k}{tag}" for k in "xrp")
+    admin = (await create_user(gateway, role="office_admin", office=OFFICE)).headers
+
+    secret, _ = await upload(gateway, admin, f"Laporan {exempt_canary}",
+                             [f"Nama pelapor {exempt_canary}"])
+    partly, _ = await upload(gateway, admin, f"Rekap penanganan {tag}",
+                             ["Rekap penanganan pelanggaran", f"NIK {redacted_canary}"])
+    pending, _ = await upload(gateway, admin, f"Draf {pending_canary}",
+                              [f"Isi draf {pending_canary}"])
+    public, _ = await upload(gateway, admin, SCRIPT_TITLE + f" {tag}",
+                                      ["Rekap hasil pengawasan", f"kode {tag}"])
+
+    async def extracted(doc: str) -> bool:
+        got = await gateway.get(f"/api/v1/documents/{doc}", headers=admin)
+        return got.json()["status"] in ("extracted", "extraction_failed")
+
+    for doc in (secret, partly, public):
+        await eventually(partial(extracted, doc), what=f"{doc} extracted", timeout=90)
+
+    # The redacted derivative (and its text) without the passage, beside the original.
+    s3 = Minio(servers.s3_endpoint, servers.s3_access_key, servers.s3_secret_key, secure=False)
+    clean = make_pdf(["Rekap penanganan pelanggaran", "NIK [disamarkan]"])
+    clean_text = b"Rekap penanganan pelanggaran\nNIK [disamarkan]\n"
+    redacted_key = derived_key(OFFICE, uuid.UUID(partly), 1, "redacted.pdf")
+    text_key = derived_key(OFFICE, uuid.UUID(partly), 1, "redacted.txt")
+    s3.put_object(servers.s3_bucket, redacted_key, io.BytesIO(clean), len(clean),
+                  content_type="application/pdf")
+    s3.put_object(servers.s3_bucket, text_key, io.BytesIO(clean_text), len(clean_text),
+                  content_type="text/plain")
+
+    decided = await gateway.post(f"/api/v1/review/documents/{public}/decisions", headers=admin,
+                                 json={"kip_category": "setiap_saat", "dip": DIP})
+    assert decided.status_code == 201, decided.text
+    await exempt(gateway, servers, admin, secret, seq=1000, title=f"Laporan {exempt_canary}")
+    await announce(servers, partly, KipCategory.BERKALA, seq=1000, title=f"Rekap {tag}",
+                   dip=DipFields(**DIP), redacted_object_key=redacted_key,
+                   redacted_text_key=text_key)
+
+    async def served(doc: str) -> bool:
+        return (await gateway.get(f"/api/v1/public/documents/{doc}")).status_code == 200
+
+    async def public_hits(word: str) -> list[str]:
+        found = await gateway.get("/api/v1/search", params={"q": word})
+        return [hit["id"] for hit in found.json()["hits"]]
+
+    for doc in (public, partly):
+        await eventually(partial(served, doc), what=f"{doc} published", timeout=90)
+    # The exempt decision has reached publish once the DIK lists it.
+
+    async def in_dik() -> bool:
+        dik = (await gateway.get("/api/v1/public/dik", params={"office": OFFICE})).text
+        return "Identitas pelapor" in dik
+
+    await eventually(in_dik, what="the exemption in the DIK")
+    download = await gateway.get(f"/api/v1/public/documents/{partly}/content")
+    assert download.content == clean
+
+    crawler = Crawler(gateway)
+    await crawler.crawl_pages()
+    listed = await crawler.walk_api([exempt_canary, redacted_canary, pending_canary, tag])
+    assert public in listed and partly in listed
+    assert secret not in listed and pending not in listed
+    assert len(crawler.bodies) > 40, sorted(crawler.bodies)
+    # A server error is no leak, but publish's own surfaces must all answer.
+    own = [e for e in crawler.errors if not e.startswith(("/cari", "/api/v1/search"))]
+    assert own == [], own
+    print(f"\ncrawled {len(crawler.bodies)} responses; other services' errors: "
+          f"{crawler.errors}")
+    for canary in (exempt_canary, redacted_canary, pending_canary):
+        assert crawler.find(canary) == [], f"{canary} leaked"
+    for hidden in (secret, pending):
+        assert crawler.find(hidden) == [], f"{hidden} listed"
+        for path in (f"/api/v1/public/documents/{hidden}",
+                     f"/api/v1/public/documents/{hidden}/content",
+                     f"/api/v1/public/documents/{hidden}/preview",
+                     f"/api/v1/public/documents/{hidden}/pages/1", f"/dokumen/{hidden}"):
+            assert (await gateway.get(path)).status_code == 404, path
+    # The original of the partly exempt document is never served.
+    original_sha = hashlib.sha256(download.content).hexdigest()
+    assert original_sha == hashlib.sha256(clean).hexdigest()
+
+    # The script title is text everywhere it shows.
+    shown = crawler.find("alert(&#34;bocor&#34;)") + crawler.find("alert(&quot;bocor&quot;)")
+    assert shown, "the script title is not on any page"
+    for url, body in crawler.bodies.items():
+        assert '<script>alert("bocor")' not in body or "json" in url or url.endswith(
+            ("csv", "xlsx", "/content")) or "/api/" in url, url
+
+    # Withdraw the public document: it disappears from every surface.
+    await exempt(gateway, servers, admin, public, seq=1000, title=SCRIPT_TITLE)
+
+    async def gone() -> bool:
+        return (await gateway.get(f"/api/v1/public/documents/{public}")).status_code == 404
+
+    await eventually(gone, what="the withdrawal at publish", timeout=60)
+
+    async def out_of_search() -> bool:
+        return public not in await public_hits(tag)
+
+    await eventually(out_of_search, what="the withdrawal at search", timeout=60)
+    for path in (f"/api/v1/public/documents/{public}/content", f"/dokumen/{public}"):
+        assert (await gateway.get(path)).status_code == 404
+    after = Crawler(gateway)
+    await after.crawl_pages()
+    await after.walk_api([tag])
+    assert after.find(public) == [], "the withdrawn document is still listed"
+    assert after.find(f"Rekap pengawasan {tag}") == [], "the withdrawn title is still shown"
