@@ -38,9 +38,12 @@ async def _watch_dlq(core: Core, topics: list[str]) -> None:
         await asyncio.sleep(30)
 
 
+Job = Callable[[], Coroutine[Any, Any, Any]]
+
+
 async def run_worker(core: Core, *, group_id: str, handlers: Mapping[str, Handler],
                      metrics_port: int | None = None,
-                     background: list[Callable[[], Coroutine[Any, Any, Any]]] | None = None,
+                     background: list[Job] | None = None,
                      ) -> None:
     """Consume `handlers`' topics as `group_id` until a stop signal arrives."""
     if metrics_port:
@@ -81,8 +84,13 @@ S = TypeVar("S", bound=ServiceSettings)
 
 def serve_worker(*, name: str, settings_cls: type[S],
                  bootstrap: Callable[[S], Coroutine[Any, Any, C]],
-                 handlers: Callable[[C], Mapping[str, Handler]]) -> None:
-    """A service worker's `main()`: load settings, bootstrap, consume until stopped, close."""
+                 handlers: Callable[[C], Mapping[str, Handler]],
+                 background: Callable[[C], list[Job]] | None = None) -> None:
+    """A service worker's `main()`: load settings, bootstrap, consume until stopped, close.
+
+    `background` gives the jobs that run beside the consumer (sweepers, schedulers, senders)
+    for the bootstrapped service.
+    """
     settings = load_settings(settings_cls)
     configure_logging(f"{name}-worker", settings.log_level)
 
@@ -90,7 +98,8 @@ def serve_worker(*, name: str, settings_cls: type[S],
         app = await bootstrap(settings)
         try:
             await run_worker(app.core, group_id=f"dms-{name}", handlers=handlers(app),
-                             metrics_port=settings.worker_metrics_port)
+                             metrics_port=settings.worker_metrics_port,
+                             background=background(app) if background else None)
         finally:
             await app.close()
 
