@@ -1,12 +1,13 @@
 """An isolated copy of DMS's namespaces on the shared real servers.
 
 Each test that runs services in-process gets its own Kafka topics (a prefix),
-database schemas (a suffix), OpenSearch indices (a prefix) and token key pair,
+database schemas (a suffix), OpenSearch indices (a prefix), bucket and token key pair,
 so tests never see each other's records nor those of a running stack.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from minio import Minio
 from opensearchpy import OpenSearch
 
 from dms_common.db.uow import Actor
@@ -48,6 +50,10 @@ class Isolated:
     def index_prefix(self) -> str:
         return f"t{self.tag}-dms"
 
+    @property
+    def bucket(self) -> str:
+        return f"dms-t{self.tag}"
+
     def settings_kwargs(self) -> dict[str, Any]:
         return {
             "database_url": self.servers.database_url,
@@ -55,7 +61,7 @@ class Isolated:
             "s3_endpoint": self.servers.s3_endpoint,
             "s3_access_key": self.servers.s3_access_key,
             "s3_secret_key": self.servers.s3_secret_key,
-            "s3_bucket": self.servers.s3_bucket,
+            "s3_bucket": self.bucket,
             "opensearch_url": self.servers.opensearch_url,
             "jwt_public_key": self.public_key,
             "kafka_topic_prefix": self.topic_prefix,
@@ -126,3 +132,16 @@ async def isolated(servers: Endpoints) -> AsyncIterator[Isolated]:
             client.indices.delete(index=f"{iso.index_prefix}-*", ignore_unavailable=True)
         finally:
             client.close()
+        await asyncio.to_thread(_remove_bucket, servers, iso.bucket)
+
+
+def _remove_bucket(servers: Endpoints, bucket: str) -> None:
+    """Empty and remove the test's own bucket (the stack's sweeper never sees its objects)."""
+    client = Minio(servers.s3_endpoint, access_key=servers.s3_access_key,
+                   secret_key=servers.s3_secret_key, secure=False)
+    if not client.bucket_exists(bucket):
+        return
+    for item in client.list_objects(bucket, recursive=True):
+        if item.object_name:
+            client.remove_object(bucket, item.object_name)
+    client.remove_bucket(bucket)

@@ -10,28 +10,21 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
-from uuid import UUID
 
 import httpx
 import pytest
 from opensearchpy import OpenSearch
-from opensearchpy.exceptions import NotFoundError
 from sqlalchemy import func, select
 
-from dms_common.bus.consumer import EventConsumer, Handler
+from dms_common.bus.consumer import EventConsumer
 from dms_common.bus.kafka import OutgoingRecord
 from dms_common.events import DocumentEvent, KipCategory
 from dms_common.identity.tokens import Role
-from dms_search.bootstrap import SearchApp, bootstrap
-from dms_search.handlers import build_handlers
-from dms_search.index import IndexKind, SearchIndex
+from dms_search.index import MAPPING_VERSION, IndexKind, SearchIndex
 from dms_search.main import create_app
-from dms_search.models import SearchDocument
-from dms_search.settings import SearchSettings
-from tests.support.isolation import Isolated, isolated
-from tests.support.servers import Endpoints
+from tests.integration.search.support import OTHER_OFFICE, TEXT, Env, ids, publish_document
 from tests.unit.search.events import (
     OFFICE,
     classified,
@@ -41,88 +34,6 @@ from tests.unit.search.events import (
     text_key,
     withdrawn,
 )
-
-OTHER_OFFICE = "6371"
-TEXT = "Berita acara rekapitulasi hasil pemilihan umum di Kabupaten Kotabaru tahun 2024."
-
-
-@dataclass
-class Env:
-    iso: Isolated
-    app: SearchApp
-    handlers: dict[str, Handler]
-    http: httpx.AsyncClient
-    opensearch: Any
-    keys: list[str]
-
-    async def deliver(self, *events: DocumentEvent) -> None:
-        """Run each event through its handler as the consumer does."""
-        for event in events:
-            async with self.app.core.uow() as uow:
-                if await uow.claim_event(event.event_id, event.TOPIC.value):
-                    await self.handlers[event.TOPIC.value](event, uow)
-
-    async def put_text(self, doc: UUID, text: str) -> None:
-        async def chunks() -> AsyncIterator[bytes]:
-            yield text.encode()
-        key = text_key(doc)
-        await self.app.core.store.put_stream(key, chunks(),
-                                             content_type="text/plain; charset=utf-8")
-        self.keys.append(key)
-
-    async def refresh(self) -> None:
-        await self.app.index.refresh()
-
-    async def row(self, doc: UUID) -> SearchDocument | None:
-        async with self.app.core.sessions() as session:
-            found: SearchDocument | None = await session.get(SearchDocument, doc)
-            return found
-
-    def stored(self, kind: IndexKind, doc: UUID) -> dict[str, Any] | None:
-        try:
-            found: dict[str, Any] = self.opensearch.get(
-                index=self.app.index.alias(kind), id=str(doc))
-        except NotFoundError:
-            return None
-        return found
-
-    async def public(self, **params: Any) -> dict[str, Any]:
-        response = await self.http.get("/api/v1/search", params=params)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def internal(self, token: str, **params: Any) -> httpx.Response:
-        return await self.http.get("/api/v1/search/internal", params=params,
-                                   headers={"Authorization": f"Bearer {token}"})
-
-
-@pytest.fixture
-async def env(servers: Endpoints) -> AsyncIterator[Env]:
-    async with isolated(servers) as iso:
-        app = await bootstrap(iso.settings(SearchSettings))
-        client = OpenSearch(hosts=[servers.opensearch_url], timeout=30)
-        keys: list[str] = []
-        try:
-            transport = httpx.ASGITransport(app=create_app(container=app))
-            async with httpx.AsyncClient(transport=transport, base_url="http://search") as http:
-                yield Env(iso, app, build_handlers(app), http, client, keys)
-        finally:
-            for key in keys:
-                await app.core.store.delete(key)
-            client.close()
-            await app.close()
-
-
-async def publish_document(env: Env, doc: UUID, *, title: str = "Laporan hasil pemilihan",
-                           office: str = OFFICE) -> None:
-    await env.put_text(doc, TEXT)
-    await env.deliver(received(doc, title=title, office=office), extracted(doc, office=office),
-                      classified(doc, title=title, office=office), published(doc, 1, office=office))
-
-
-def ids(results: dict[str, Any]) -> set[str]:
-    return {hit["id"] for hit in results["hits"]}
 
 
 async def test_published_document_is_found_by_a_derived_word(env: Env) -> None:
@@ -343,7 +254,15 @@ async def test_search_page_lists_escaped_results(env: Env) -> None:
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Laporan pemilihan" in page
     assert "<mark>pemilihan</mark>" in page
-    assert 'lang="id"' in page and "Cari Dokumen Publik" in page
+    assert 'lang="id"' in page and "Cari Informasi Publik" in page
+    # Facets are links choosing one filter; a chosen one links to its removal.
+    assert 'href="/cari?q=memilih&amp;year=2024"' in page
+    chosen = (await env.http.get("/cari", params={"q": "memilih", "year": "2024"})).text
+    assert 'href="/cari?q=memilih" aria-current="true"' in chosen
+    assert "Hapus semua saringan" in chosen
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    script = await env.http.get("/cari/saran.js")
+    assert script.status_code == 200 and "/api/v1/search/suggest" in script.text
     # The form sends its unselected choices as empty values.
     submitted = await env.http.get("/cari", params={"q": "memilih", "category": "", "office": ""})
     assert submitted.status_code == 200 and f'href="/dokumen/{doc}"' in submitted.text
@@ -355,10 +274,12 @@ async def test_ready_and_indices_are_created_idempotently(env: Env) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["checks"]["opensearch"] == "ok"
     for kind in IndexKind:
-        concrete = env.app.index.concrete(kind)
+        concrete = await env.app.index.concrete(kind)
+        assert concrete == env.app.index.versioned(kind, 1)
         settings = env.opensearch.indices.get_settings(index=concrete)
         assert settings[concrete]["settings"]["index"]["refresh_interval"] == "1s"
         assert env.opensearch.indices.exists_alias(name=env.app.index.alias(kind))
+        assert await env.app.index.mapping_version(kind) == MAPPING_VERSION
 
 
 async def test_search_engine_down_answers_503(env: Env) -> None:

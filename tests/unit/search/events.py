@@ -53,13 +53,16 @@ def extracted(doc: UUID, seq: int = 1, *, ok: bool = True,
 def classified(doc: UUID, seq: int = 1, *, category: KipCategory = KipCategory.SETIAP_SAAT,
                title: str = "Laporan hasil pemilihan", office: str = OFFICE,
                redacted_text_key: str | None = None,
-               redacted_object_key: str | None = None) -> DocumentClassified:
+               redacted_object_key: str | None = None, document_type: str | None = None,
+               division_id: UUID | None = None,
+               document_date: date | None = date(2024, 3, 1)) -> DocumentClassified:
     event: DocumentClassified = DocumentClassified.build(
         document_id=doc, version=1, seq=seq, office_code=office,
         payload=DocumentClassifiedPayload(
             decision_id=uuid.uuid4(), kip_category=category, title=title,
-            document_date=date(2024, 3, 1), redacted_text_key=redacted_text_key,
-            redacted_object_key=redacted_object_key))
+            document_date=document_date, redacted_text_key=redacted_text_key,
+            redacted_object_key=redacted_object_key, document_type=document_type,
+            division_id=division_id))
     return event
 
 

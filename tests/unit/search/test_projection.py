@@ -171,3 +171,10 @@ def test_event_of_another_document_is_refused() -> None:
     document = new_document(uuid.uuid4(), "6302")
     with pytest.raises(ValueError, match="another document"):
         apply_event(document, received(uuid.uuid4()))
+
+
+def test_document_type_comes_from_the_classification() -> None:
+    doc = uuid.uuid4()
+    document = merged(doc, [classified(doc, document_type="berita_acara"), received(doc)])
+    assert document.document_type == "berita_acara"
+    assert merged(doc, [received(doc)]).document_type is None

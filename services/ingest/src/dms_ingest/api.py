@@ -2,40 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
-from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 from sqlalchemy import select
+from starlette.background import BackgroundTask
 
 from dms_common.db.uow import Actor
 from dms_common.errors import ApiError
-from dms_common.identity.deps import CurrentUser, can_manage_office, can_read_office
+from dms_common.identity.deps import CurrentUser, can_read_office
 from dms_common.identity.tokens import Principal, Role
-from dms_common.storage import ObjectNotFound, ObjectTooLarge, original_key
+from dms_common.storage import ObjectNotFound, original_key
 from dms_ingest import service
 from dms_ingest.bootstrap import IngestApp
-from dms_ingest.models import Division, Document, DocumentVersion, Office
+from dms_ingest.models import Document, DocumentVersion
 from dms_ingest.schemas import (
-    DivisionOut,
     DocumentList,
     DocumentOut,
-    MeOut,
-    OfficeOut,
-    TokenOut,
+    HistoryEntry,
+    RetractIn,
     UploadFields,
-    UserIn,
-    UserOut,
     VersionOut,
 )
-from dms_ingest.upload import ALLOWED_TYPES, SNIFF_BYTES, FormError, StreamingForm, describe, sniff
+from dms_ingest.upload import Received, UploadLimits, stream_upload, too_large
 
 router = APIRouter()
 
@@ -53,120 +49,72 @@ def actor_of(user: Principal, request: Request) -> Actor:
                  client_ip=request.client.host if request.client else None)
 
 
-@router.post("/api/v1/auth/token", response_model=TokenOut, tags=["auth"],
-             summary="Masuk: tukar nama pengguna dan kata sandi dengan token",
-             responses={401: {"description": "Nama pengguna atau kata sandi salah"}})
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request,
-                ingest: Ingest) -> TokenOut:
-    async with ingest.core.uow() as uow:
-        pair = await service.log_in(uow=uow, issuer=ingest.issuer, username=form.username,
-                                    password=form.password,
-                                    client_ip=request.client.host if request.client else None)
-    if pair is None:
-        raise ApiError(401, "invalid_credentials", "Nama pengguna atau kata sandi salah.",
-                       headers={"WWW-Authenticate": "Bearer"})
-    return TokenOut(access_token=pair.access_token, token_type="bearer",  # noqa: S106
-                    refresh_token=pair.refresh_token,
-                    must_change_password=pair.must_change_password)
-
-
-@router.get("/api/v1/auth/me", response_model=MeOut, tags=["auth"], summary="Siapa saya")
-async def me(user: CurrentUser) -> MeOut:
-    return MeOut(id=user.user_id, role=user.role.value, office_code=user.office_code,
-                 division_id=user.division_id, permissions=sorted(user.permissions))
-
-
-@router.get("/api/v1/offices", response_model=list[OfficeOut], tags=["identity"],
-            summary="Daftar kantor Bawaslu")
-async def offices(user: CurrentUser, ingest: Ingest) -> list[OfficeOut]:
-    async with ingest.core.sessions() as session:
-        rows = (await session.execute(select(Office).order_by(Office.code))).scalars().all()
-    return [OfficeOut(code=o.code, name=o.name, parent_code=o.parent_code, disabled=o.disabled)
-            for o in rows]
-
-
-@router.get("/api/v1/divisions", response_model=list[DivisionOut], tags=["identity"],
-            summary="Daftar divisi")
-async def divisions(user: CurrentUser, ingest: Ingest) -> list[DivisionOut]:
-    async with ingest.core.sessions() as session:
-        rows = (await session.execute(select(Division).order_by(Division.name))).scalars().all()
-    return [DivisionOut(id=d.id, name=d.name, valid_from=d.valid_from, valid_until=d.valid_until)
-            for d in rows]
-
-
+UPLOAD_FIELDS = {
+    "file": {"type": "string", "format": "binary"},
+    "title": {"type": "string"}, "description": {"type": "string"},
+    "division_id": {"type": "string", "format": "uuid"},
+    "document_date": {"type": "string", "format": "date"},
+    "tags": {"type": "string", "description": "dipisah koma"},
+    "keep_both": {"type": "boolean"},
+}
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
         "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file", "title"],
-            "properties": {
-                "file": {"type": "string", "format": "binary"},
-                "title": {"type": "string"}, "description": {"type": "string"},
-                "division_id": {"type": "string", "format": "uuid"},
-                "document_date": {"type": "string", "format": "date"},
-                "tags": {"type": "string", "description": "dipisah koma"},
-                "keep_both": {"type": "boolean"},
-            }}}},
+            "type": "object", "required": ["file", "title"], "properties": UPLOAD_FIELDS}}},
     }
 }
+VERSION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": UPLOAD_FIELDS["file"]}}}},
+    }
+}
+UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Formulir rusak"},
+    409: {"description": "Isi yang sama sudah ada"},
+    413: {"description": "Berkas terlalu besar"},
+    415: {"description": "Jenis berkas tidak diizinkan"},
+    422: {"description": "Isian atau arsip tidak valid"},
+}
+
+
+def _limits(ingest: IngestApp) -> UploadLimits:
+    settings = ingest.settings
+    return UploadLimits(max_bytes=settings.max_upload_bytes,
+                        max_archive_entries=settings.max_archive_entries,
+                        max_archive_uncompressed=settings.max_archive_uncompressed_bytes)
+
+
+async def _receive(request: Request, ingest: IngestApp, key: str) -> Received:
+    """Stream the request's file into `key` (refusing oversize bodies before reading them)."""
+    limit = ingest.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 1024 * 1024:
+        raise too_large(limit)
+    return await stream_upload(content_type_header=request.headers.get("content-type", ""),
+                               body=request.stream(), store=ingest.core.store, key=key,
+                               limits=_limits(ingest))
+
+
+def _may_upload(user: Principal) -> None:
+    if user.role not in (Role.STAFF, Role.OFFICE_ADMIN):
+        raise ApiError.forbidden("Hanya staf dan admin kantor yang dapat mengunggah dokumen.")
 
 
 @router.post("/api/v1/documents", status_code=201, response_model=DocumentOut,
              tags=["documents"], summary="Unggah dokumen (multipart, dialirkan ke penyimpanan)",
-             openapi_extra=UPLOAD_BODY,
-             responses={400: {"description": "Formulir rusak"},
-                        409: {"description": "Isi yang sama sudah ada di kantor ini"},
-                        413: {"description": "Berkas terlalu besar"},
-                        415: {"description": "Jenis berkas tidak diizinkan"},
-                        422: {"description": "Isian tidak valid"}})
+             openapi_extra=UPLOAD_BODY, responses=UPLOAD_RESPONSES)
 async def upload(request: Request, user: CurrentUser, ingest: Ingest) -> DocumentOut:
-    if user.role not in (Role.STAFF, Role.OFFICE_ADMIN):
-        raise ApiError.forbidden("Hanya staf dan admin kantor yang dapat mengunggah dokumen.")
-    limit = ingest.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 1024 * 1024:
-        raise _too_large(limit)
-    try:
-        form = StreamingForm(request.headers.get("content-type", ""), request.stream())
-        part = await form.next_file()
-    except FormError as exc:
-        raise ApiError(400, "invalid_form", str(exc)) from exc
-    if part is None or part.field != "file":
-        raise ApiError(422, "file_missing", "Berkas (isian 'file') wajib diunggah.")
-
+    _may_upload(user)
     document_id = uuid.uuid4()
     key = original_key(user.office_code, document_id, 1)
-    sniffed: dict[str, str] = {}
-
-    async def checked_chunks() -> AsyncIterator[bytes]:
-        head = bytearray()
-        chunks = form.file_chunks()
-        async for chunk in chunks:
-            head += chunk
-            if len(head) >= SNIFF_BYTES:
-                break
-        sniffed["type"] = detected = sniff(bytes(head[:SNIFF_BYTES]), part.filename)
-        if detected not in ALLOWED_TYPES:
-            raise _Unsupported(detected)
-        yield bytes(head)
-        async for chunk in chunks:
-            yield chunk
-
+    received = await _receive(request, ingest, key)
+    stored = received.stored
     try:
-        stored = await ingest.core.store.put_stream(
-            key, checked_chunks(), content_type="application/octet-stream", max_bytes=limit)
-    except ObjectTooLarge as exc:
-        raise _too_large(limit) from exc
-    except _Unsupported as exc:
-        allowed = ", ".join(sorted(set(ALLOWED_TYPES.values())))
-        raise ApiError(415, "unsupported_type",
-                       f"Jenis berkas tidak diizinkan: terdeteksi {describe(exc.detected)}. "
-                       f"Yang diizinkan: {allowed}.") from exc
-    except FormError as exc:
-        raise ApiError(400, "invalid_form", str(exc)) from exc
-
-    try:
-        fields = UploadFields.parse_form(await form.finish())
+        fields = UploadFields.parse_form(received.fields)
         async with ingest.core.uow() as uow:
             duplicate = await service.find_duplicate(uow=uow, office_code=user.office_code,
                                                      sha256=stored.sha256)
@@ -179,31 +127,18 @@ async def upload(request: Request, user: CurrentUser, ingest: Ingest) -> Documen
                                                       new=service.NewDocument(
                 document_id=document_id, office_code=user.office_code, title=fields.title,
                 description=fields.description, division_id=fields.division_id,
-                document_date=fields.document_date, tags=fields.tags, filename=part.filename,
-                content_type=sniffed["type"], size=stored.size, sha256=stored.sha256,
-                object_key=key))
+                document_date=fields.document_date, tags=fields.tags,
+                filename=received.filename, content_type=received.content_type,
+                size=stored.size, sha256=stored.sha256, object_key=key))
     except BaseException as exc:
         # Nothing half-stored: no row means no object.
-        await ingest.core.store.delete(key)
-        if isinstance(exc, FormError):
-            raise ApiError(400, "invalid_form", str(exc)) from exc
+        await asyncio.shield(ingest.core.store.delete(key))
         if isinstance(exc, ValidationError):
             raise ApiError(422, "invalid_fields", _field_errors(exc)) from exc
         raise
     return DocumentOut.build(document, [VersionOut(
-        version=1, filename=part.filename, content_type=sniffed["type"], size=stored.size,
-        sha256=stored.sha256, created_at=document.created_at)])
-
-
-class _Unsupported(Exception):
-    def __init__(self, detected: str) -> None:
-        super().__init__(detected)
-        self.detected = detected
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(413, "file_too_large",
-                    f"Berkas melebihi batas ukuran {limit // (1024 * 1024)} MB.")
+        version=1, filename=received.filename, content_type=received.content_type,
+        size=stored.size, sha256=stored.sha256, created_at=document.created_at)])
 
 
 def _field_errors(exc: ValidationError) -> str:
@@ -223,24 +158,54 @@ async def _readable_document(ingest: IngestApp, user: Principal,
     return document, list(versions)
 
 
+def _versions_out(versions: list[DocumentVersion]) -> list[VersionOut]:
+    return [VersionOut.model_validate(v, from_attributes=True) for v in versions]
+
+
+def _conflict(exc: service.DocumentConflict) -> ApiError:
+    if exc.code == "not_found":
+        return ApiError.not_found(exc.message)
+    return ApiError(409, exc.code, exc.message)
+
+
 @router.get("/api/v1/documents", response_model=DocumentList, tags=["documents"],
-            summary="Dokumen kantor Anda")
-async def list_documents(user: CurrentUser, ingest: Ingest,
-                         status: Annotated[str | None, Query(max_length=40)] = None,
-                         office: Annotated[str | None, Query(pattern=r"^\d{2,4}$")] = None,
-                         limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                         cursor: Annotated[str | None, Query(max_length=200)] = None,
-                         ) -> DocumentList:
+            summary="Dokumen kantor Anda, dengan saringan")
+async def list_documents(
+        user: CurrentUser, ingest: Ingest,
+        status: Annotated[str | None, Query(max_length=40)] = None,
+        office: Annotated[str | None, Query(pattern=r"^\d{2,4}$")] = None,
+        division_id: uuid.UUID | None = None,
+        category: Annotated[str | None, Query(max_length=40)] = None,
+        date_from: Annotated[date | None, Query(description="tanggal dokumen, sejak")] = None,
+        date_to: Annotated[date | None, Query(description="tanggal dokumen, sampai")] = None,
+        q: Annotated[str | None, Query(max_length=200, description="kata dalam judul")] = None,
+        sha256: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Query(max_length=200)] = None) -> DocumentList:
     if user.role is Role.SUPERADMIN:
         raise ApiError.forbidden("Superadmin tidak membaca dokumen.")
     stmt = select(Document)
-    if user.role is Role.PPID:
-        if office:
-            stmt = stmt.where(Document.office_code == office)
-    else:
+    if user.role is not Role.PPID:
         stmt = stmt.where(Document.office_code == user.office_code)
+    if office:
+        stmt = stmt.where(Document.office_code == office)
     if status:
         stmt = stmt.where(Document.status == status)
+    if division_id:
+        stmt = stmt.where(Document.division_id == division_id)
+    if category:
+        stmt = stmt.where(Document.kip_category == category)
+    if date_from:
+        stmt = stmt.where(Document.document_date >= date_from)
+    if date_to:
+        stmt = stmt.where(Document.document_date <= date_to)
+    for word in (q or "").split()[:10]:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Document.title.ilike(f"%{escaped}%", escape="\\"))
+    if sha256:
+        stmt = stmt.where(select(DocumentVersion.id).where(
+            DocumentVersion.document_id == Document.id,
+            DocumentVersion.sha256 == sha256).exists())
     if cursor:
         created, doc_id = _decode_cursor(cursor)
         stmt = stmt.where((Document.created_at < created)
@@ -268,11 +233,37 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 @router.get("/api/v1/documents/{document_id}", response_model=DocumentOut, tags=["documents"],
-            summary="Satu dokumen dengan status dan versinya")
+            summary="Satu dokumen dengan status, versi dan riwayatnya")
 async def get_document(document_id: uuid.UUID, user: CurrentUser, ingest: Ingest) -> DocumentOut:
     document, versions = await _readable_document(ingest, user, document_id)
-    return DocumentOut.build(document, [VersionOut.model_validate(v, from_attributes=True)
-                                        for v in versions])
+    async with ingest.core.sessions() as session:
+        history = await service.document_history(session=session, tables=ingest.core.tables,
+                                                  document_id=document_id)
+    return DocumentOut.build(document, _versions_out(versions),
+                             [HistoryEntry.model_validate(h) for h in history])
+
+
+async def _stream_version(ingest: IngestApp, user: Principal, request: Request,
+                          document: Document, version: DocumentVersion) -> StreamingResponse:
+    try:
+        reader = await ingest.core.store.open(version.object_key)
+    except ObjectNotFound as exc:
+        raise ApiError.not_found("Berkas dokumen tidak ditemukan.") from exc
+    try:
+        async with ingest.core.uow() as uow:
+            await uow.audit(actor=actor_of(user, request), action="download",
+                            subject_type="document", subject_id=document.id,
+                            office_code=document.office_code,
+                            detail={"version": version.version})
+    except BaseException:
+        await reader.aclose()
+        raise
+    return StreamingResponse(
+        reader.iterate(), media_type=version.content_type,
+        background=BackgroundTask(reader.aclose),
+        headers={"Content-Length": str(version.size),
+                 "Content-Disposition": f"attachment; filename*=UTF-8''{quote(version.filename)}",
+                 "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/api/v1/documents/{document_id}/content", tags=["documents"],
@@ -282,46 +273,72 @@ async def get_content(document_id: uuid.UUID, user: CurrentUser, request: Reques
                       ingest: Ingest) -> StreamingResponse:
     document, versions = await _readable_document(ingest, user, document_id)
     current = next(v for v in versions if v.version == document.current_version)
+    return await _stream_version(ingest, user, request, document, current)
+
+
+@router.get("/api/v1/documents/{document_id}/versions", response_model=list[VersionOut],
+            tags=["documents"], summary="Semua versi dokumen")
+async def list_versions(document_id: uuid.UUID, user: CurrentUser,
+                        ingest: Ingest) -> list[VersionOut]:
+    _, versions = await _readable_document(ingest, user, document_id)
+    return _versions_out(versions)
+
+
+@router.get("/api/v1/documents/{document_id}/versions/{version}/content", tags=["documents"],
+            summary="Unduh berkas satu versi dokumen", response_class=StreamingResponse)
+async def get_version_content(document_id: uuid.UUID, version: Annotated[int, Path(ge=1)],
+                              user: CurrentUser, request: Request,
+                              ingest: Ingest) -> StreamingResponse:
+    document, versions = await _readable_document(ingest, user, document_id)
+    wanted = next((v for v in versions if v.version == version), None)
+    if wanted is None:
+        raise ApiError.not_found(f"Versi {version} tidak ada.")
+    return await _stream_version(ingest, user, request, document, wanted)
+
+
+@router.post("/api/v1/documents/{document_id}/versions", status_code=201,
+             response_model=DocumentOut, tags=["documents"],
+             summary="Unggah versi baru (menggantikan versi terakhir dan masuk tinjauan lagi)",
+             openapi_extra=VERSION_BODY, responses=UPLOAD_RESPONSES)
+async def upload_version(document_id: uuid.UUID, request: Request, user: CurrentUser,
+                         ingest: Ingest) -> DocumentOut:
+    _may_upload(user)
+    document, _ = await _readable_document(ingest, user, document_id)
+    version = document.current_version + 1
+    key = original_key(document.office_code, document.id, version)
+    received = await _receive(request, ingest, key)
+    stored = received.stored
     try:
-        reader = await ingest.core.store.open(current.object_key)
-    except ObjectNotFound as exc:
-        raise ApiError.not_found("Berkas dokumen tidak ditemukan.") from exc
-    async with ingest.core.uow() as uow:
-        await uow.audit(actor=actor_of(user, request), action="download",
-                        subject_type="document", subject_id=document.id,
-                        office_code=document.office_code, detail={"version": current.version})
-    return StreamingResponse(
-        reader.iterate(), media_type=current.content_type,
-        headers={"Content-Length": str(current.size),
-                 "Content-Disposition": f"attachment; filename*=UTF-8''{quote(current.filename)}",
-                 "X-Content-Type-Options": "nosniff"})
+        async with ingest.core.uow() as uow:
+            document = await service.add_version(uow=uow, actor=actor_of(user, request),
+                                                 new=service.NewVersion(
+                document_id=document.id, version=version, filename=received.filename,
+                content_type=received.content_type, size=stored.size, sha256=stored.sha256,
+                object_key=key))
+    except BaseException as exc:
+        await asyncio.shield(ingest.core.store.delete(key))
+        if isinstance(exc, service.DocumentConflict):
+            raise _conflict(exc) from exc
+        raise
+    _, versions = await _readable_document(ingest, user, document_id)
+    return DocumentOut.build(document, _versions_out(versions))
 
 
-
-
-@router.post("/api/v1/users", status_code=201, response_model=UserOut, tags=["identity"],
-             summary="Buat akun pengguna",
-             responses={409: {"description": "Nama pengguna sudah dipakai"}})
-async def create_user(body: UserIn, user: CurrentUser, request: Request,
-                      ingest: Ingest) -> UserOut:
-    role = Role(body.role)
-    if not can_manage_office(user, body.office_code):
-        raise ApiError.forbidden("Anda tidak berhak mengelola akun kantor ini.")
-    if user.role is not Role.SUPERADMIN and role in (Role.PPID, Role.SUPERADMIN):
-        raise ApiError.forbidden("Hanya superadmin yang dapat membuat akun PPID atau superadmin.")
-    async with ingest.core.uow() as uow:
-        if not await service.office_exists(uow=uow, office_code=body.office_code):
-            raise ApiError(422, "unknown_office", f"Kantor {body.office_code} tidak dikenal.")
-        try:
-            created = await service.create_user(
-                uow=uow, username=body.username, password=body.password,
-                full_name=body.full_name, role=role, office_code=body.office_code,
-                division_id=body.division_id, permissions=body.permissions,
+@router.post("/api/v1/documents/{document_id}/retract", response_model=DocumentOut,
+             tags=["documents"], summary="Tarik dokumen yang belum ditinjau",
+             responses={409: {"description": "Dokumen sudah ditinjau atau sudah ditarik"}})
+async def retract(document_id: uuid.UUID, body: RetractIn, request: Request, user: CurrentUser,
+                  ingest: Ingest) -> DocumentOut:
+    document, versions = await _readable_document(ingest, user, document_id)
+    if user.role not in (Role.STAFF, Role.OFFICE_ADMIN) or not service.may_retract(
+            document, user_id=user.user_id, role=user.role):
+        raise ApiError.forbidden("Hanya pengunggah atau admin kantor yang dapat menarik "
+                                 "dokumen ini.")
+    try:
+        async with ingest.core.uow() as uow:
+            document = await service.retract_document(
+                uow=uow, document_id=document_id, reason=body.reason.strip(),
                 actor=actor_of(user, request))
-        except service.UserExists as exc:
-            raise ApiError(409, "username_taken",
-                           f"Nama pengguna '{body.username}' sudah dipakai.") from exc
-    return UserOut(id=created.id, username=created.username, full_name=created.full_name,
-                   role=created.role, office_code=created.office_code,
-                   division_id=created.division_id, permissions=list(created.permissions),
-                   disabled=created.disabled)
+    except service.DocumentConflict as exc:
+        raise _conflict(exc) from exc
+    return DocumentOut.build(document, _versions_out(versions))

@@ -9,7 +9,7 @@ from dms_common.bus.kafka import KafkaBus
 from dms_common.identity.tokens import TokenIssuer, load_key
 from dms_common.runtime import Core, open_core
 from dms_common.storage import ObjectStore
-from dms_ingest import models, service
+from dms_ingest import identity_service, models
 from dms_ingest.settings import IngestSettings
 
 
@@ -31,7 +31,7 @@ async def bootstrap(settings: IngestSettings, *, store: ObjectStore | None = Non
                            client_id="dms-ingest", store=store, bus=bus)
     issuer = TokenIssuer(load_key(settings.jwt_private_key.get_secret_value()))
     async with core.uow() as uow:
-        await service.seed_reference_data(uow=uow)
-        await service.ensure_superadmin(uow=uow, username=settings.admin_username,
-                                        password=settings.admin_password.get_secret_value())
+        await identity_service.seed_reference_data(uow=uow)
+        await identity_service.ensure_superadmin(uow=uow, username=settings.admin_username,
+                                                 password=settings.admin_password.get_secret_value())
     return IngestApp(core=core, settings=settings, issuer=issuer)

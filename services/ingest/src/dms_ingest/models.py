@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    Identity,
     Integer,
     MetaData,
     Text,
@@ -37,6 +38,7 @@ class Office(Base):
     name: Mapped[str] = mapped_column(Text)
     parent_code: Mapped[str | None] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Division(Base):
@@ -46,6 +48,7 @@ class Division(Base):
     name: Mapped[str] = mapped_column(Text)
     valid_from: Mapped[date]
     valid_until: Mapped[date | None]
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class User(Base):
@@ -61,6 +64,10 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(default=False)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Accounts are never removed (the audit log names them): deletion is a disablement for good.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RefreshToken(Base):
@@ -70,6 +77,12 @@ class RefreshToken(Base):
     token_hash: Mapped[str] = mapped_column(Text, unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # `id` is the token's jti. Rotation keeps the family: a replayed, already rotated token
+    # revokes the whole family.
+    family_id: Mapped[uuid.UUID]
+    replaced_by: Mapped[uuid.UUID | None]
+    client: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Document(Base):
@@ -89,6 +102,9 @@ class Document(Base):
     status_seqs: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Withdrawn by its uploader before review (migration 0003); the document leaves the queue.
+    retracted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retracted_by: Mapped[uuid.UUID | None]
 
 
 class DocumentVersion(Base):
@@ -105,3 +121,14 @@ class DocumentVersion(Base):
     object_key: Mapped[str] = mapped_column(Text, unique=True)
     uploader_id: Mapped[uuid.UUID]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LoginAttempt(Base):
+    """One try at logging in, kept for throttling across processes (pruned after an hour)."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    username: Mapped[str] = mapped_column(Text)
+    client: Mapped[str] = mapped_column(Text, default="")
+    succeeded: Mapped[bool]
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -19,10 +20,27 @@ class TokenOut(BaseModel):
 
 class MeOut(BaseModel):
     id: uuid.UUID
+    username: str
+    full_name: str
     role: str
     office_code: str
     division_id: uuid.UUID | None
     permissions: list[str]
+    must_change_password: bool
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class PasswordChangeIn(BaseModel):
+    old_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordResetOut(BaseModel):
+    temporary_password: str
+    must_change_password: bool = True
 
 
 class OfficeOut(BaseModel):
@@ -32,11 +50,72 @@ class OfficeOut(BaseModel):
     disabled: bool
 
 
+class OfficeIn(BaseModel):
+    code: str = Field(pattern=r"^\d{2,4}$")
+    name: str = Field(min_length=3, max_length=200)
+    parent_code: str | None = Field(default=None, pattern=r"^\d{2,4}$")
+
+
+class OfficeUpdate(BaseModel):
+    """Fields to change; send `parent_code: null` to make it a top-level office."""
+
+    name: str | None = Field(default=None, min_length=3, max_length=200)
+    parent_code: str | None = Field(default=None, pattern=r"^\d{2,4}$")
+    disabled: bool | None = None
+
+
 class DivisionOut(BaseModel):
     id: uuid.UUID
+    slug: str
     name: str
     valid_from: date
     valid_until: date | None
+
+
+class DivisionIn(BaseModel):
+    slug: str = Field(min_length=2, max_length=80, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    name: str = Field(min_length=3, max_length=200)
+    valid_from: date
+    valid_until: date | None = None
+
+
+class DivisionUpdate(BaseModel):
+    """Fields to change; send `valid_until: null` to make the division open-ended."""
+
+    name: str | None = Field(default=None, min_length=3, max_length=200)
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+class UserUpdate(BaseModel):
+    """Fields to change; send `division_id: null` to clear the division."""
+
+    full_name: str | None = Field(default=None, max_length=200)
+    role: str | None = Field(default=None, pattern=r"^(staff|office_admin|ppid|superadmin)$")
+    office_code: str | None = Field(default=None, pattern=r"^\d{2,4}$")
+    division_id: uuid.UUID | None = None
+    permissions: list[str] | None = Field(default=None, max_length=50)
+    disabled: bool | None = None
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    occurred_at: datetime
+    actor_id: uuid.UUID | None
+    actor_role: str | None
+    office_code: str | None
+    action: str
+    subject_type: str
+    subject_id: str | None
+    reason: str | None
+    detail: dict[str, Any]
+    client_ip: str | None
+    correlation_id: str | None
+
+
+class AuditList(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None
 
 
 class UploadFields(BaseModel):
@@ -77,6 +156,19 @@ class VersionOut(BaseModel):
     created_at: datetime | None = None
 
 
+class HistoryEntry(BaseModel):
+    occurred_at: datetime
+    action: str
+    actor_id: uuid.UUID | None
+    actor_role: str | None
+    reason: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class RetractIn(BaseModel):
+    reason: str = Field(default="", max_length=1000)
+
+
 class DocumentOut(BaseModel):
     id: uuid.UUID
     version: int
@@ -89,16 +181,21 @@ class DocumentOut(BaseModel):
     document_date: date | None
     tags: list[str]
     created_at: datetime | None
+    uploader_id: uuid.UUID | None = None
+    retracted_at: datetime | None = None
     versions: list[VersionOut] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
 
     @classmethod
-    def build(cls, document: Document, versions: list[VersionOut]) -> DocumentOut:
+    def build(cls, document: Document, versions: list[VersionOut],
+              history: list[HistoryEntry] | None = None) -> DocumentOut:
         return cls(id=document.id, version=document.current_version, status=document.status,
                    kip_category=document.kip_category, office_code=document.office_code,
                    division_id=document.division_id, title=document.title,
                    description=document.description, document_date=document.document_date,
                    tags=list(document.tags or []), created_at=document.created_at,
-                   versions=versions)
+                   uploader_id=document.uploader_id, retracted_at=document.retracted_at,
+                   versions=versions, history=history or [])
 
 
 class DocumentList(BaseModel):
@@ -108,7 +205,8 @@ class DocumentList(BaseModel):
 
 class UserIn(BaseModel):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[a-zA-Z0-9._-]+$")
-    password: str = Field(min_length=10, max_length=256)
+    # The password policy (identity_service.password_problem) explains what it refuses.
+    password: str = Field(min_length=1, max_length=256)
     full_name: str = Field(default="", max_length=200)
     role: str = Field(pattern=r"^(staff|office_admin|ppid|superadmin)$")
     office_code: str = Field(pattern=r"^\d{2,4}$")
@@ -125,3 +223,10 @@ class UserOut(BaseModel):
     division_id: uuid.UUID | None
     permissions: list[str]
     disabled: bool
+    must_change_password: bool = False
+    created_at: datetime | None = None
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None

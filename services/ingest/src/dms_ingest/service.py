@@ -1,152 +1,24 @@
-"""Ingest's use cases: reference data, accounts and tokens, receiving documents, status."""
+"""Ingest's document use cases: receiving documents and versions, their status."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, date, datetime
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from dms_common.db.tables import CoreTables
 from dms_common.db.uow import Actor, UnitOfWork
 from dms_common.events import (
     DocumentReceived,
     DocumentReceivedPayload,
     Event,
-    IdentityChanged,
-    IdentityChangedPayload,
-    IdentityKind,
 )
-from dms_common.identity.projection import apply_identity_changed
-from dms_common.identity.tokens import Role, TokenIssuer
-from dms_ingest.models import Division, Document, DocumentVersion, Office, RefreshToken, User
-
-SEED = Path(__file__).parent / "seed" / "offices.json"
-REFRESH_TTL = timedelta(days=7)
-_hasher = PasswordHasher()  # argon2id with the library's vetted defaults
-# Verifying against a dummy hash when the user does not exist keeps the
-# response time of "no such user" equal to "wrong password".
-_DUMMY_HASH = _hasher.hash("dms-timing-equaliser")
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-async def _emit_identity(*, uow: UnitOfWork, entity_id: uuid.UUID, kind: IdentityKind,
-                         office_code: str, fields: dict[str, Any], disabled: bool) -> None:
-    event = IdentityChanged.build(entity_id=entity_id, office_code=office_code,
-                                  payload=IdentityChangedPayload(kind=kind, fields=fields,
-                                                                 disabled=disabled))
-    stamped = await uow.emit(event)
-    # Ingest verifies tokens like every service, from its own projection.
-    await apply_identity_changed(stamped, uow)
-
-
-def user_fields(user: User) -> dict[str, Any]:
-    return {"username": user.username, "full_name": user.full_name, "role": user.role,
-            "office_code": user.office_code,
-            "division_id": str(user.division_id) if user.division_id else None,
-            "permissions": list(user.permissions)}
-
-
-async def seed_reference_data(*, uow: UnitOfWork, seed: Path = SEED) -> int:
-    """Load offices and divisions from the seed file; return how many were new."""
-    data = json.loads(seed.read_text())  # noqa: ASYNC240 - a small packaged file, read once
-    added = 0
-    for item in data["offices"]:
-        exists = (await uow.session.execute(
-            select(Office).where(Office.code == item["code"]))).scalar_one_or_none()
-        if exists is not None:
-            continue
-        office = Office(id=uuid.uuid4(), code=item["code"], name=item["name"],
-                        parent_code=item["parent"], disabled=False)
-        uow.session.add(office)
-        await _emit_identity(uow=uow, entity_id=office.id, kind=IdentityKind.OFFICE,
-                             office_code=office.code, disabled=False,
-                             fields={"code": office.code, "name": office.name,
-                                     "parent": office.parent_code})
-        added += 1
-    for item in data["divisions"]:
-        known = (await uow.session.execute(
-            select(Division).where(Division.slug == item["slug"]))).scalar_one_or_none()
-        if known is not None:
-            continue
-        division = Division(id=uuid.uuid4(), slug=item["slug"], name=item["name"],
-                            valid_from=date.fromisoformat(item["valid_from"]),
-                            valid_until=None)
-        uow.session.add(division)
-        await _emit_identity(uow=uow, entity_id=division.id, kind=IdentityKind.DIVISION,
-                             office_code="63", disabled=False,
-                             fields={"slug": division.slug, "name": division.name,
-                                     "valid_from": item["valid_from"], "valid_until": None})
-        added += 1
-    if added:
-        await uow.audit(actor=Actor.system("seed"), action="seed_reference_data",
-                        subject_type="office", detail={"added": added})
-    return added
-
-
-async def ensure_superadmin(*, uow: UnitOfWork, username: str, password: str) -> bool:
-    """Create the first superadmin on first start; True if created."""
-    if (await uow.session.execute(select(User).where(User.role == Role.SUPERADMIN.value))
-            ).first() is not None:
-        return False
-    user = User(id=uuid.uuid4(), username=username, full_name="Superadmin",
-                password_hash=hash_password(password), role=Role.SUPERADMIN.value,
-                office_code="63", division_id=None, permissions=[], disabled=False,
-                must_change_password=False)
-    uow.session.add(user)
-    await _emit_identity(uow=uow, entity_id=user.id, kind=IdentityKind.USER,
-                         office_code=user.office_code, fields=user_fields(user), disabled=False)
-    await uow.audit(actor=Actor.system("bootstrap"), action="create_user", subject_type="user",
-                    subject_id=user.id, detail={"username": username, "role": user.role})
-    return True
-
-
-@dataclass(frozen=True)
-class TokenPair:
-    access_token: str
-    refresh_token: str
-    must_change_password: bool
-
-
-async def log_in(*, uow: UnitOfWork, issuer: TokenIssuer, username: str, password: str,
-                 client_ip: str | None) -> TokenPair | None:
-    """Check a username and password; issue an access and a refresh token, or None."""
-    user = (await uow.session.execute(
-        select(User).where(User.username == username))).scalar_one_or_none()
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not ok or user.disabled:
-        await uow.audit(actor=Actor(user_id=user.id if user else None, client_ip=client_ip),
-                        action="login_failed", subject_type="user",
-                        subject_id=user.id if user else None, detail={"username": username[:100]})
-        return None
-    access = issuer.issue_access(user_id=user.id, role=Role(user.role),
-                                 office_code=user.office_code, division_id=user.division_id,
-                                 permissions=tuple(user.permissions))
-    refresh = secrets.token_urlsafe(32)
-    uow.session.add(RefreshToken(id=uuid.uuid4(), user_id=user.id,
-                                 token_hash=hashlib.sha256(refresh.encode()).hexdigest(),
-                                 expires_at=datetime.now(UTC) + REFRESH_TTL))
-    await uow.audit(actor=Actor(user_id=user.id, role=user.role, office_code=user.office_code,
-                                client_ip=client_ip),
-                    action="login", subject_type="user", subject_id=user.id)
-    return TokenPair(access, refresh, user.must_change_password)
+from dms_common.identity.tokens import Role
+from dms_ingest.models import Document, DocumentVersion
 
 
 @dataclass(frozen=True)
@@ -232,6 +104,8 @@ async def apply_status_event(*, uow: UnitOfWork, event: Event) -> None:
     document = await uow.session.get(Document, event.document_id, with_for_update=True)
     if document is None or event.version < document.current_version:
         return
+    if document.retracted_at is not None:
+        return  # retracted by its uploader: the later steps no longer speak for it
     seqs = dict(document.status_seqs or {})
     if event.seq <= seqs.get(event.event_type, 0):
         return
@@ -246,30 +120,109 @@ async def apply_status_event(*, uow: UnitOfWork, event: Event) -> None:
     document.updated_at = datetime.now(UTC)
 
 
-class UserExists(ValueError):
-    """The username is taken."""
+UNREVIEWED = frozenset({"received", "extracted", "extraction_failed"})
 
 
-async def create_user(*, uow: UnitOfWork, username: str, password: str, full_name: str,
-                      role: Role, office_code: str, division_id: uuid.UUID | None,
-                      permissions: list[str], actor: Actor) -> User:
-    """Create an account and announce it to every service."""
-    taken = (await uow.session.execute(select(User.id).where(User.username == username))).first()
-    if taken is not None:
-        raise UserExists(username)
-    user = User(id=uuid.uuid4(), username=username, full_name=full_name,
-                password_hash=hash_password(password), role=role.value, office_code=office_code,
-                division_id=division_id, permissions=permissions, disabled=False,
-                must_change_password=False)
-    uow.session.add(user)
+class DocumentConflict(Exception):
+    """The document's state does not allow the act (answered with 409)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    document_id: uuid.UUID
+    version: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    object_key: str
+
+
+async def add_version(*, uow: UnitOfWork, new: NewVersion, actor: Actor) -> Document:
+    """Record a new version that supersedes the current one and sends the document to review."""
+    assert actor.user_id is not None
+    document = await uow.session.get(Document, new.document_id, with_for_update=True)
+    if document is None:
+        raise DocumentConflict("not_found", "Dokumen tidak ditemukan.")
+    if document.retracted_at is not None:
+        raise DocumentConflict("retracted", "Dokumen sudah ditarik; unggah sebagai dokumen baru.")
+    if document.current_version + 1 != new.version:
+        raise DocumentConflict("version_conflict", "Versi baru lain baru saja diunggah; "
+                               "muat ulang dokumen lalu coba lagi.")
+    current = (await uow.session.execute(select(DocumentVersion).where(
+        DocumentVersion.document_id == document.id,
+        DocumentVersion.version == document.current_version))).scalar_one()
+    if current.sha256 == new.sha256:
+        raise DocumentConflict("same_content", "Isi berkas sama dengan versi terakhir "
+                               f"(versi {current.version}).")
+    uow.session.add(DocumentVersion(
+        id=uuid.uuid4(), document_id=document.id, version=new.version,
+        office_code=document.office_code, filename=new.filename,
+        content_type=new.content_type, size=new.size, sha256=new.sha256,
+        object_key=new.object_key, uploader_id=actor.user_id))
+    # The new version starts its review from the beginning; events about older versions are
+    # ignored by version, so the per-source seqs start afresh.
+    document.current_version = new.version
+    document.status = "received"
+    document.kip_category = None
+    document.status_seqs = {}
+    document.updated_at = datetime.now(UTC)
     await uow.session.flush()
-    await _emit_identity(uow=uow, entity_id=user.id, kind=IdentityKind.USER,
-                         office_code=office_code, fields=user_fields(user), disabled=False)
-    await uow.audit(actor=actor, action="create_user", subject_type="user", subject_id=user.id,
-                    office_code=office_code, detail={"username": username, "role": role.value})
-    return user
+    await uow.emit(DocumentReceived.build(
+        document_id=document.id, version=new.version, office_code=document.office_code,
+        payload=DocumentReceivedPayload(
+            title=document.title, description=document.description,
+            division_id=document.division_id, document_date=document.document_date,
+            tags=list(document.tags or []), filename=new.filename,
+            content_type=new.content_type, size=new.size, sha256=new.sha256,
+            object_key=new.object_key, uploader_id=actor.user_id)))
+    await uow.audit(actor=actor, action="upload_version", subject_type="document",
+                    subject_id=document.id, office_code=document.office_code,
+                    detail={"version": new.version, "filename": new.filename,
+                            "size": new.size, "sha256": new.sha256,
+                            "supersedes": current.version})
+    return document
 
 
-async def office_exists(*, uow: UnitOfWork, office_code: str) -> bool:
-    return (await uow.session.execute(
-        select(Office.id).where(Office.code == office_code))).first() is not None
+def may_retract(document: Document, *, user_id: uuid.UUID, role: Role) -> bool:
+    """The uploader, or an admin of the document's office, may retract."""
+    return document.uploader_id == user_id or role is Role.OFFICE_ADMIN
+
+
+async def retract_document(*, uow: UnitOfWork, document_id: uuid.UUID, reason: str,
+                           actor: Actor) -> Document:
+    """Take a document that has not been reviewed yet out of the review queue."""
+    assert actor.user_id is not None
+    document = await uow.session.get(Document, document_id, with_for_update=True)
+    if document is None:
+        raise DocumentConflict("not_found", "Dokumen tidak ditemukan.")
+    if document.retracted_at is not None:
+        raise DocumentConflict("retracted", "Dokumen sudah ditarik.")
+    if document.status not in UNREVIEWED:
+        raise DocumentConflict("already_reviewed", "Dokumen sudah ditinjau (status "
+                               f"{document.status}) dan tidak dapat ditarik lagi.")
+    document.retracted_at = datetime.now(UTC)
+    document.retracted_by = actor.user_id
+    document.status = "retracted"
+    document.updated_at = document.retracted_at
+    await uow.audit(actor=actor, action="retract", subject_type="document",
+                    subject_id=document.id, office_code=document.office_code, reason=reason,
+                    detail={"version": document.current_version})
+    return document
+
+
+async def document_history(*, session: AsyncSession, tables: CoreTables,
+                           document_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The audit entries about one document, oldest first."""
+    audit = tables.audit_log
+    rows = (await session.execute(
+        select(audit.c.occurred_at, audit.c.action, audit.c.actor_id, audit.c.actor_role,
+               audit.c.reason, audit.c.detail)
+        .where(audit.c.subject_type == "document", audit.c.subject_id == str(document_id))
+        .order_by(audit.c.occurred_at, audit.c.id).limit(500))).all()
+    return [dict(row._mapping) for row in rows]

@@ -15,6 +15,12 @@ class IngestSettings(ServiceSettings):
     admin_username: str
     admin_password: SecretStr
     max_upload_bytes: int = 200 * 1024 * 1024
+    # DOCX/XLSX/ODT/ODS are ZIP archives: refuse bombs by their declared shape.
+    max_archive_entries: int = 10_000
+    max_archive_uncompressed_bytes: int = 1024 * 1024 * 1024
+    # The orphan sweeper (in the worker): objects with no row after this age are removed.
+    orphan_age_seconds: float = 15 * 60
+    sweep_interval_seconds: float = 5 * 60
 
     @field_validator("admin_username")
     @classmethod

@@ -8,6 +8,7 @@ they arrive, so they can go straight into the object store.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import unicodedata
 from collections import deque
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+from dms_common.errors import ApiError
+from dms_common.storage import ObjectStore, ObjectTooLarge, StoredObject
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 50
@@ -236,3 +240,219 @@ def _is_text(head: bytes) -> bool:
 
 def describe(content_type: str) -> str:
     return ALLOWED_TYPES.get(content_type, content_type)
+
+
+# --- Office archives (DOCX, XLSX, ODT, ODS are ZIP files) ------------------------------------
+
+ARCHIVE_TYPES = frozenset({
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+})
+# The central directory sits at the end of a ZIP file: keeping this many trailing bytes while
+# streaming is enough to read it for any archive within the entry limit (an entry takes ~80 bytes).
+ARCHIVE_TAIL_BYTES = 2 * 1024 * 1024
+_EOCD = b"PK\x05\x06"
+_EOCD64_LOCATOR = b"PK\x06\x07"
+_EOCD64 = b"PK\x06\x06"
+_CENTRAL_ENTRY = b"PK\x01\x02"
+_ZIP64_MARK = 0xFFFFFFFF
+
+
+class TailBuffer:
+    """The last `size` bytes of a stream, kept in bounded memory."""
+
+    def __init__(self, size: int = ARCHIVE_TAIL_BYTES) -> None:
+        self._size = size
+        self._data = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        self._data += chunk
+        if len(self._data) > 2 * self._size:  # trim rarely: amortised O(1) per byte
+            del self._data[: len(self._data) - self._size]
+
+    @property
+    def tail(self) -> bytes:
+        return bytes(self._data[-self._size:])
+
+
+@dataclass(frozen=True)
+class ArchiveSummary:
+    entries: int
+    uncompressed: int
+
+
+def read_zip_directory(tail: bytes) -> ArchiveSummary:
+    """Count the entries of a ZIP file and add up their declared uncompressed sizes, from the
+    file's trailing bytes. Raises FormError when the directory is missing, damaged or does not
+    fit in `tail` (which, with ARCHIVE_TAIL_BYTES, means far too many entries)."""
+    start = tail.rfind(_EOCD, max(0, len(tail) - 22 - 65535))
+    while start >= 0 and start + 22 + int.from_bytes(tail[start + 20:start + 22], "little") \
+            != len(tail):
+        start = tail.rfind(_EOCD, max(0, len(tail) - 22 - 65535), start)
+    if start < 0:
+        raise FormError("Arsip rusak: direktori ZIP tidak ditemukan.")
+    declared = int.from_bytes(tail[start + 10:start + 12], "little")
+    cd_size = int.from_bytes(tail[start + 12:start + 16], "little")
+    end = start
+    locator = start - 20
+    if locator >= 0 and tail[locator:locator + 4] == _EOCD64_LOCATOR:
+        record = locator - 56
+        if record < 0 or tail[record:record + 4] != _EOCD64:
+            raise FormError("Arsip rusak: direktori ZIP64 tidak lengkap.")
+        declared = int.from_bytes(tail[record + 32:record + 40], "little")
+        cd_size = int.from_bytes(tail[record + 40:record + 48], "little")
+        end = record
+    begin = end - cd_size
+    if begin < 0:
+        raise FormError("Direktori arsip terlalu besar (terlalu banyak entri).")
+    entries = uncompressed = 0
+    pos = begin
+    while pos < end:
+        if tail[pos:pos + 4] != _CENTRAL_ENTRY or pos + 46 > end:
+            raise FormError("Arsip rusak: entri direktori ZIP tidak valid.")
+        size = int.from_bytes(tail[pos + 24:pos + 28], "little")
+        name_len = int.from_bytes(tail[pos + 28:pos + 30], "little")
+        extra_len = int.from_bytes(tail[pos + 30:pos + 32], "little")
+        comment_len = int.from_bytes(tail[pos + 32:pos + 34], "little")
+        if size == _ZIP64_MARK:
+            size = _zip64_size(tail[pos + 46 + name_len:pos + 46 + name_len + extra_len])
+        entries += 1
+        uncompressed += size
+        pos += 46 + name_len + extra_len + comment_len
+    return ArchiveSummary(entries=max(entries, declared), uncompressed=uncompressed)
+
+
+def _zip64_size(extra: bytes) -> int:
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag = int.from_bytes(extra[pos:pos + 2], "little")
+        length = int.from_bytes(extra[pos + 2:pos + 4], "little")
+        if tag == 1 and length >= 8:
+            return int.from_bytes(extra[pos + 4:pos + 12], "little")
+        pos += 4 + length
+    raise FormError("Arsip rusak: ukuran ZIP64 tidak tercatat.")
+
+
+def archive_problem(summary: ArchiveSummary, *, max_entries: int,
+                    max_uncompressed: int) -> str | None:
+    """What is wrong with an archive's shape (in Indonesian), or None."""
+    if summary.entries > max_entries:
+        return (f"Arsip berisi terlalu banyak entri: {summary.entries} "
+                f"(batas {max_entries}).")
+    if summary.uncompressed > max_uncompressed:
+        return (f"Ukuran isi arsip setelah diekstrak terlalu besar: "
+                f"{summary.uncompressed // (1024 * 1024)} MB "
+                f"(batas {max_uncompressed // (1024 * 1024)} MB).")
+    return None
+
+
+# --- receiving one upload --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int
+    max_archive_entries: int
+    max_archive_uncompressed: int
+
+
+@dataclass(frozen=True)
+class Received:
+    """A file now stored under `stored.key`, with the form's other fields."""
+
+    filename: str
+    content_type: str
+    stored: StoredObject
+    fields: dict[str, str]
+
+
+class _Unsupported(Exception):
+    def __init__(self, detected: str) -> None:
+        super().__init__(detected)
+        self.detected = detected
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, "file_too_large",
+                    f"Berkas melebihi batas ukuran {limit // (1024 * 1024)} MB.")
+
+
+async def stream_upload(*, content_type_header: str, body: AsyncIterator[bytes],
+                        store: ObjectStore, key: str, limits: UploadLimits) -> Received:
+    """Stream a form's file part into the store under `key`, checking it on the way.
+
+    Raises ApiError (400, 413, 415, 422) for a form or file that breaks a rule; nothing is left
+    stored then. On success the caller owns the object and must delete it if it cannot commit.
+    """
+    try:
+        form = StreamingForm(content_type_header, body)
+        part = await form.next_file()
+    except FormError as exc:
+        raise ApiError(400, "invalid_form", str(exc)) from exc
+    if part is None or part.field != "file":
+        raise ApiError(422, "file_missing", "Berkas (isian 'file') wajib diunggah.")
+    sniffed: dict[str, str] = {}
+    tails: list[TailBuffer] = []
+
+    async def checked_chunks() -> AsyncIterator[bytes]:
+        head = bytearray()
+        chunks = form.file_chunks()
+        async for chunk in chunks:
+            head += chunk
+            if len(head) >= SNIFF_BYTES:
+                break
+        sniffed["type"] = detected = sniff(bytes(head[:SNIFF_BYTES]), part.filename)
+        if detected not in ALLOWED_TYPES:
+            raise _Unsupported(detected)
+        tail = TailBuffer() if detected in ARCHIVE_TYPES else None
+        if tail is not None:
+            tails.append(tail)
+            tail.feed(bytes(head))
+        yield bytes(head)
+        async for chunk in chunks:
+            if tail is not None:
+                tail.feed(chunk)
+            yield chunk
+
+    try:
+        stored = await store.put_stream(key, checked_chunks(),
+                                        content_type="application/octet-stream",
+                                        max_bytes=limits.max_bytes)
+    except ObjectTooLarge as exc:
+        raise too_large(limits.max_bytes) from exc
+    except _Unsupported as exc:
+        allowed = ", ".join(sorted(set(ALLOWED_TYPES.values())))
+        raise ApiError(415, "unsupported_type",
+                       f"Jenis berkas tidak diizinkan: terdeteksi {describe(exc.detected)}. "
+                       f"Yang diizinkan: {allowed}.") from exc
+    except FormError as exc:
+        raise ApiError(400, "invalid_form", str(exc)) from exc
+    try:
+        fields = await form.finish()
+        if tails:
+            _check_archive(tails[0], sniffed["type"], limits)
+    except BaseException as exc:
+        await asyncio.shield(store.delete(key))
+        if isinstance(exc, FormError):
+            raise ApiError(400, "invalid_form", str(exc)) from exc
+        raise
+    return Received(filename=part.filename, content_type=sniffed["type"], stored=stored,
+                    fields=fields)
+
+
+def _check_archive(tail: TailBuffer, content_type: str, limits: UploadLimits) -> None:
+    label = describe(content_type)
+    try:
+        summary = read_zip_directory(tail.tail)
+    except FormError as exc:
+        raise ApiError(422, "invalid_archive", f"Berkas {label} tidak valid: {exc}") from exc
+    problem = archive_problem(summary, max_entries=limits.max_archive_entries,
+                              max_uncompressed=limits.max_archive_uncompressed)
+    if problem is not None:
+        code = ("archive_too_many_entries" if summary.entries > limits.max_archive_entries
+                else "archive_too_large")
+        raise ApiError(422, code, f"Berkas {label} ditolak. {problem}")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BeforeValidator, StringConstraints
@@ -15,7 +16,7 @@ from dms_search import service
 from dms_search.bootstrap import SearchApp
 from dms_search.index import SearchUnavailable
 from dms_search.query import InvalidCursor, Page, SearchRequest, decode_cursor
-from dms_search.schemas import InternalSearchResults, SearchResults
+from dms_search.schemas import InternalSearchResults, SearchResults, Suggestions
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 
@@ -32,6 +33,8 @@ def _blank_is_none(value: Any) -> Any:
 
 BlankIsNone = BeforeValidator(_blank_is_none)
 OfficeCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+DocumentType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Sort = Literal["relevance", "newest", "oldest"]
 
 
 def search_request(
@@ -39,12 +42,24 @@ def search_request(
     office: Annotated[OfficeCode | None, BlankIsNone, Query(description="Kode kantor")] = None,
     category: Annotated[KipCategory | None, BlankIsNone,
                         Query(description="Kategori informasi")] = None,
+    division: Annotated[UUID | None, BlankIsNone, Query(description="ID divisi")] = None,
+    year: Annotated[int | None, BlankIsNone,
+                    Query(ge=1900, le=2999, description="Tahun dokumen")] = None,
+    document_type: Annotated[DocumentType | None, BlankIsNone,
+                             Query(alias="type", description="Jenis dokumen")] = None,
+    sort: Annotated[Sort, BlankIsNone,
+                    Query(description="relevance (default), newest, oldest")] = "relevance",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> SearchRequest:
-    """Read and check the search parameters shared by every search route."""
+    """Read and check the search parameters shared by every search route.
+
+    Words in double quotes must appear as that exact phrase.
+    """
     request = SearchRequest(q=q, office=office, category=category.value if category else None,
-                            limit=limit, cursor=cursor or None)
+                            division=str(division) if division else None, year=year,
+                            type=document_type,
+                            sort=sort or "relevance", limit=limit, cursor=cursor or None)
     if request.cursor:
         try:
             decode_cursor(request.cursor, request.mode)
@@ -93,3 +108,35 @@ async def search_internal(user: Staff, container: Container,
     except SearchUnavailable:
         raise unavailable() from None
     return InternalSearchResults.of(page)
+
+
+SuggestPrefix = Annotated[str, Query(min_length=1, max_length=100,
+                                     description="Awal judul yang sedang diketik")]
+SuggestLimit = Annotated[int, Query(ge=1, le=20)]
+
+
+@router.get("/suggest", response_model=Suggestions,
+            summary="Suggest published titles as the user types", responses=UNAVAILABLE)
+async def suggest_published(container: Container, q: SuggestPrefix,
+                            limit: SuggestLimit = 8) -> Suggestions:
+    try:
+        found = await service.suggest_public(index=container.index, prefix=q, limit=limit)
+    except SearchUnavailable:
+        raise unavailable() from None
+    return Suggestions.of(found)
+
+
+@router.get("/internal/suggest", response_model=Suggestions,
+            summary="Suggest titles of the documents the user may read",
+            responses={401: {"description": "Not signed in"},
+                       403: {"description": "The role reads no documents"}, **UNAVAILABLE})
+async def suggest_internal(user: Staff, container: Container, q: SuggestPrefix,
+                           limit: SuggestLimit = 8) -> Suggestions:
+    try:
+        found = await service.suggest_internal(index=container.index, prefix=q, limit=limit,
+                                               actor=user)
+    except service.NotAllowed:
+        raise ApiError.forbidden() from None
+    except SearchUnavailable:
+        raise unavailable() from None
+    return Suggestions.of(found)

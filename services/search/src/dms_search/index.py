@@ -2,8 +2,9 @@
 
 `{prefix}-internal` holds every document for staff; `{prefix}-public` only what
 is published, with the redacted text where there is one. Aliases point at
-versioned indices (`{prefix}-internal-v1`), so a mapping change can be rolled
-out by building `-v2` and moving the alias.
+versioned indices (`{prefix}-internal-v1`, `-v2`, ...): the reindex command
+builds the next version beside the current one and moves the alias in one
+atomic step, so a mapping change never interrupts searching.
 
 Writes carry the projection's `revision` as an external version: OpenSearch
 refuses (409) anything not newer than what it holds, so a replayed or retried
@@ -17,12 +18,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError, TransportError
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 
@@ -33,7 +37,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-INDEX_VERSION = "v1"
+# Bumped with every change to MAPPINGS or the analysis: an index built with an
+# older one is reported by /readyz until `dms-search-reindex` rebuilds it.
+MAPPING_VERSION = 2
+SYNONYMS_FILE = Path(__file__).parent / "analysis" / "election_synonyms.txt"
 
 
 class SearchUnavailable(Exception):
@@ -45,24 +52,62 @@ class IndexKind(StrEnum):
     PUBLIC = "public"
 
 
+@functools.cache
+def election_synonyms() -> tuple[str, ...]:
+    """The synonym rules of the shipped file (comments and blank lines dropped)."""
+    lines = SYNONYMS_FILE.read_text(encoding="utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def analysis() -> dict[str, Any]:
+    """Analyzers: Indonesian stemming at index time, plus election synonyms at search time.
+
+    The synonyms go inline into the index settings because the server's config
+    directory is not ours; they apply only when a query is analysed, so the
+    index itself never depends on the list.
+    """
+    return {
+        "filter": {
+            "id_stop": {"type": "stop", "stopwords": "_indonesian_"},
+            "id_stem": {"type": "stemmer", "language": "indonesian"},
+            "election_synonyms": {"type": "synonym_graph", "lenient": True,
+                                  "synonyms": list(election_synonyms())},
+        },
+        "analyzer": {
+            "id_text": {"type": "custom", "tokenizer": "standard",
+                        "filter": ["lowercase", "id_stop", "id_stem"]},
+            "id_query": {"type": "custom", "tokenizer": "standard",
+                         "filter": ["lowercase", "election_synonyms", "id_stop", "id_stem"]},
+            "exact_query": {"type": "custom", "tokenizer": "standard",
+                            "filter": ["lowercase", "election_synonyms"]},
+        },
+    }
+
+
 def _analysed_text() -> dict[str, Any]:
     # Indonesian stemming for recall ("memilih" finds "pemilihan"); the standard
     # analyser beside it for exact words and names the stemmer would mangle.
-    return {"type": "text", "analyzer": "indonesian",
-            "fields": {"std": {"type": "text", "analyzer": "standard"}}}
+    return {"type": "text", "analyzer": "id_text", "search_analyzer": "id_query",
+            "fields": {"std": {"type": "text", "analyzer": "standard",
+                               "search_analyzer": "exact_query"}}}
 
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
+    "_meta": {"mapping_version": MAPPING_VERSION},
     "properties": {
         "document_id": {"type": "keyword"},
         "office_code": {"type": "keyword"},
         "version": {"type": "integer"},
         "title": _analysed_text(),
+        # Title suggestions as you type (prefix of any word, in order).
+        "title_suggest": {"type": "search_as_you_type", "analyzer": "standard"},
         "description": _analysed_text(),
         "text": _analysed_text(),
         "division_id": {"type": "keyword"},
         "document_date": {"type": "date", "format": "strict_date"},
+        "year": {"type": "integer"},
+        "document_type": {"type": "keyword"},
         "tags": {"type": "keyword"},
         "filename": {"type": "keyword"},
         "content_type": {"type": "keyword"},
@@ -77,7 +122,8 @@ def index_settings(settings: SearchSettings) -> dict[str, Any]:
     return {"number_of_shards": settings.opensearch_shards,
             "number_of_replicas": settings.opensearch_replicas,
             # Explicit, so that how soon a write is searchable is a decision, not a default.
-            "refresh_interval": "1s"}
+            "refresh_interval": settings.search_refresh_interval,
+            "analysis": analysis()}
 
 
 def internal_body(document: SearchDocument, text: str) -> dict[str, Any]:
@@ -101,14 +147,29 @@ def _common_fields(document: SearchDocument) -> dict[str, Any]:
         "office_code": document.office_code,
         "version": document.version,
         "title": document.title,
+        "title_suggest": document.title,
         "description": document.description,
         "division_id": str(document.division_id) if document.division_id else None,
         "document_date": document.document_date.isoformat() if document.document_date else None,
+        "year": document.document_date.year if document.document_date else None,
+        "document_type": document.document_type,
         "tags": list(document.tags),
         "content_type": document.content_type,
         "status": document.status,
         "kip_category": document.kip_category,
     }
+
+
+@dataclass(frozen=True)
+class IndexWrite:
+    """One whole document for a bulk write: the body, or None to delete it."""
+
+    document_id: UUID
+    body: dict[str, Any] | None
+    revision: int
+
+
+_VERSIONED = re.compile(r"-v(\d+)$")
 
 
 class SearchIndex:
@@ -129,8 +190,8 @@ class SearchIndex:
     def alias(self, kind: IndexKind) -> str:
         return f"{self._prefix}-{kind.value}"
 
-    def concrete(self, kind: IndexKind) -> str:
-        return f"{self._prefix}-{kind.value}-{INDEX_VERSION}"
+    def versioned(self, kind: IndexKind, number: int) -> str:
+        return f"{self.alias(kind)}-v{number}"
 
     async def _call(self, call: Callable[[], T]) -> T:
         return await asyncio.to_thread(call)
@@ -141,7 +202,7 @@ class SearchIndex:
             await self._call(functools.partial(self._ensure, kind))
 
     def _ensure(self, kind: IndexKind) -> None:
-        alias, concrete = self.alias(kind), self.concrete(kind)
+        alias, concrete = self.alias(kind), self.versioned(kind, 1)
         if self._client.indices.exists_alias(name=alias):
             return
         body = {"settings": self._settings, "mappings": MAPPINGS, "aliases": {alias: {}}}
@@ -152,6 +213,19 @@ class SearchIndex:
             if exc.error != "resource_already_exists_exception":
                 raise
         self._client.indices.put_alias(index=concrete, name=alias)
+
+    async def concrete(self, kind: IndexKind) -> str:
+        """The versioned index the alias points at now."""
+        found: dict[str, Any] = await self._call(
+            lambda: self._client.indices.get_alias(name=self.alias(kind)))
+        return sorted(found)[-1]
+
+    async def mapping_version(self, kind: IndexKind) -> int:
+        """The MAPPING_VERSION the alias's index was built with (1 before it was recorded)."""
+        concrete = await self.concrete(kind)
+        found = await self._call(lambda: self._client.indices.get_mapping(index=concrete))
+        meta = found[concrete]["mappings"].get("_meta", {})
+        return int(meta.get("mapping_version", 1))
 
     async def put(self, kind: IndexKind, document_id: UUID, body: dict[str, Any],
                   revision: int) -> bool:
@@ -194,6 +268,66 @@ class SearchIndex:
         await self._call(lambda: self._client.indices.refresh(
             index=",".join(self.alias(kind) for kind in IndexKind)))
 
+    # The reindex command's steps (see dms_search.reindex).
+
+    async def create_next(self, kind: IndexKind) -> str:
+        """Create the next versioned index of `kind`, without the alias and without refreshes."""
+        def create() -> str:
+            existing = self._client.indices.get(index=f"{self.alias(kind)}-v*",
+                                                allow_no_indices=True)
+            numbers = [int(m.group(1)) for name in existing
+                       if (m := _VERSIONED.search(name)) is not None]
+            name = self.versioned(kind, max(numbers, default=0) + 1)
+            # Refreshes off while it is being filled; finish_build turns them back on.
+            settings = {**self._settings, "refresh_interval": "-1"}
+            self._client.indices.create(index=name,
+                                        body={"settings": settings, "mappings": MAPPINGS})
+            return name
+        return await self._call(create)
+
+    async def write_many(self, index: str, writes: Sequence[IndexWrite]) -> int:
+        """Bulk-write whole documents at their revisions; return how many were newer there."""
+        def bulk() -> int:
+            actions = [
+                {"_op_type": "index" if w.body is not None else "delete", "_index": index,
+                 "_id": str(w.document_id), "version": w.revision,
+                 "version_type": "external", **({"_source": w.body} if w.body else {})}
+                for w in writes]
+            applied, errors = helpers.bulk(self._client, actions, raise_on_error=False,
+                                           stats_only=False)
+            # 409: the index holds this revision or a newer one; 404: nothing to delete.
+            fatal = [e for e in errors if isinstance(e, dict)
+                     and next(iter(e.values())).get("status") not in (409, 404)]
+            if fatal:
+                raise RuntimeError(f"bulk write to {index} failed: {fatal[:3]}")
+            return int(applied)
+        return await self._call(bulk)
+
+    async def finish_build(self, index: str) -> None:
+        """Turn refreshes back on and make the new index's documents searchable."""
+        def finish() -> None:
+            self._client.indices.put_settings(
+                index=index,
+                body={"index": {"refresh_interval": self._settings["refresh_interval"]}})
+            self._client.indices.refresh(index=index)
+        await self._call(finish)
+
+    async def swap_alias(self, kind: IndexKind, new: str) -> list[str]:
+        """Point the alias at `new` in one atomic step; return the indices it left."""
+        def swap() -> list[str]:
+            alias = self.alias(kind)
+            old = sorted(self._client.indices.get_alias(name=alias)) if (
+                self._client.indices.exists_alias(name=alias)) else []
+            actions: list[dict[str, Any]] = [{"add": {"index": new, "alias": alias}}]
+            actions += [{"remove": {"index": name, "alias": alias}} for name in old
+                        if name != new]
+            self._client.indices.update_aliases(body={"actions": actions})
+            return [name for name in old if name != new]
+        return await self._call(swap)
+
+    async def delete_index(self, index: str) -> None:
+        await self._call(lambda: self._client.indices.delete(index=index))
+
     async def check(self) -> str:
         """"ok" if the cluster answers and both aliases exist, else what is wrong."""
         def probe() -> str:
@@ -202,9 +336,15 @@ class SearchIndex:
                        if not self._client.indices.exists_alias(name=self.alias(kind))]
             return f"missing aliases: {', '.join(missing)}" if missing else "ok"
         try:
-            return await asyncio.wait_for(self._call(probe), timeout=3)
+            status = await asyncio.wait_for(self._call(probe), timeout=3)
+            if status == "ok":
+                outdated = [kind.value for kind in IndexKind
+                            if await self.mapping_version(kind) != MAPPING_VERSION]
+                if outdated:
+                    status = f"outdated mapping, run dms-search-reindex: {', '.join(outdated)}"
         except Exception as exc:  # readiness reports any failure
             return f"{type(exc).__name__}: {exc}"[:200]
+        return status
 
     def close(self) -> None:
         self._client.close()

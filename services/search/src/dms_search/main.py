@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 
+from dms_common.pages import install_page_errors
 from dms_common.web import attach_container, core_readiness, create_service_app, service_lifespan
 from dms_search import api, pages
 from dms_search.bootstrap import SearchApp, bootstrap
@@ -29,6 +30,8 @@ def create_app(settings: SearchSettings | None = None, *,
         readiness=_readiness)
     if container is not None:
         attach_container(app, container)
+    install_page_errors(app)
+    app.state.templates = pages.make_templates()
     app.include_router(api.router)
     app.include_router(pages.router)
     return app

@@ -52,6 +52,7 @@ class SearchDocument(Base):
     text_key: Mapped[str | None]
     # From `classified`.
     kip_category: Mapped[str | None]
+    document_type: Mapped[str | None]
     redacted_text_key: Mapped[str | None]
     redacted_object_key: Mapped[str | None]
     # From `published` / `withdrawn`.

@@ -43,6 +43,7 @@ def new_document(document_id: UUID, office_code: str) -> SearchDocument:
         document_id=document_id, office_code=office_code, version=1, title="", description="",
         division_id=None, document_date=None, tags=[], filename=None, content_type=None,
         received_at=None, extraction_ok=None, text_key=None, kip_category=None,
+        document_type=None,
         redacted_text_key=None, redacted_object_key=None, publication_id=None,
         status=DocumentStatus.RECEIVED.value, published=False, withdrawn=False,
         received_seq=0, extracted_seq=0, classified_seq=0, published_seq=0, withdrawn_seq=0,
@@ -109,6 +110,7 @@ def _merge_received(document: SearchDocument, event: DocumentReceived) -> None:
 def _merge_classified(document: SearchDocument, event: DocumentClassified) -> None:
     payload = event.payload
     document.kip_category = payload.kip_category.value
+    document.document_type = payload.document_type
     document.redacted_text_key = payload.redacted_text_key
     document.redacted_object_key = payload.redacted_object_key
     document.title = payload.title

@@ -17,6 +17,9 @@ class SearchSettings(ServiceSettings):
     # (index.highlight.max_analyzed_offset, one million characters).
     search_text_max_bytes: int = Field(default=1_000_000, ge=0, le=1_000_000)
     opensearch_timeout_seconds: float = 10.0
+    # How soon a write becomes searchable: an explicit decision (and a bench knob),
+    # not OpenSearch's default.
+    search_refresh_interval: str = Field(default="1s", pattern=r"^(-1|\d+(ms|s|m))$")
     # One node in development: a replica could never be assigned there.
     opensearch_shards: int = 1
     opensearch_replicas: int = 0

@@ -1,0 +1,202 @@
+"""Upload throughput of the ingest API against raw S3 puts, and its memory during a 1 GB upload.
+
+    uv run python bench/ingest.py [--small 48] [--large 6] [--gigabytes 1]
+
+Starts its own ingest API (uvicorn, one worker) on the native servers with an isolated schema
+and topic prefix and a 2 GB upload limit, so the running stack is not disturbed. For 1, 4 and 16
+concurrent clients it uploads ~200 KB and 20 MB files through the API, and puts the same files
+with the `minio` SDK straight into the same bucket at the same concurrency. It prints docs/s
+and MB/s for both and their ratio, then streams one 1 GB upload (generated on the fly) while
+sampling the API process's resident memory. Targets: small >= 0.5x raw docs/s, large >= 0.7x
+raw MB/s, < 50 MB RSS growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+from minio import Minio
+
+from tests.support.isolation import isolated
+from tests.support.servers import Endpoints, server_endpoints
+
+PORT = 8091
+MB = 1_000_000
+MiB = 1024 * 1024
+CONCURRENCY = (1, 4, 16)
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def payload(size: int) -> bytes:
+    return b"%PDF-1.4\n" + os.urandom(size - 9)
+
+
+async def through_api(client: httpx.AsyncClient, headers: dict[str, str], data: bytes,
+                      count: int, concurrency: int, keys: list[str]) -> float:
+    queue = list(range(count))
+
+    async def worker() -> None:
+        while queue:
+            queue.pop()
+            response = await client.post(
+                "/api/v1/documents", headers=headers,
+                files={"file": ("bench.pdf", data, "application/pdf")},
+                data={"title": "Bench", "keep_both": "true"})
+            response.raise_for_status()
+            keys.append(f"{response.json()['office_code']}/{response.json()['id']}/1/original")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+def raw_puts(minio: Minio, bucket: str, data: bytes, count: int, concurrency: int,
+             keys: list[str]) -> float:
+    names = [f"bench/{uuid.uuid4()}/original" for _ in range(count)]
+    keys += names
+
+    def put(name: str) -> None:
+        minio.put_object(bucket, name, io.BytesIO(data), length=len(data),
+                         content_type="application/octet-stream", part_size=8 * MiB)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(put, names))
+    return time.perf_counter() - started
+
+
+async def big_upload(client: httpx.AsyncClient, headers: dict[str, str], size: int,
+                     pid: int, keys: list[str]) -> tuple[int, int, float]:
+    boundary = uuid.uuid4().hex
+    block = os.urandom(MiB)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nBesar"
+               f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+               f"filename=\"besar.pdf\"\r\n\r\n%PDF-1.4\n").encode()
+        sent = 9
+        while sent < size:
+            piece = block[: min(MiB, size - sent)]
+            sent += len(piece)
+            yield piece
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    baseline = peak = rss_bytes(pid)
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, rss_bytes(pid))
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.create_task(sample())
+    started = time.perf_counter()
+    response = await client.post(
+        "/api/v1/documents", content=body(),
+        headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    elapsed = time.perf_counter() - started
+    done.set()
+    await sampler
+    response.raise_for_status()
+    keys.append(f"{response.json()['office_code']}/{response.json()['id']}/1/original")
+    return baseline, peak, elapsed
+
+
+async def run(servers: Endpoints, small: int, large: int, gigabytes: float) -> None:
+    async with isolated(servers) as iso:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DMS_")}
+        for key, value in iso.settings_kwargs().items():
+            env[f"DMS_{key.upper()}"] = str(value)
+        env.update({"DMS_JWT_PRIVATE_KEY": iso.private_key, "DMS_ADMIN_USERNAME": "benchroot",
+                    "DMS_ADMIN_PASSWORD": "Bench-root-12345", "DMS_LOG_LEVEL": "WARNING",
+                    "DMS_MAX_UPLOAD_BYTES": str(2 * 1024 * MiB)})
+        api = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
+            [sys.executable, "-m", "uvicorn", "dms_ingest.main:create_app", "--factory",
+             "--port", str(PORT), "--log-level", "warning", "--no-access-log"], env=env)
+        minio = Minio(servers.s3_endpoint, access_key=servers.s3_access_key,
+                      secret_key=servers.s3_secret_key, secure=False)
+        keys: list[str] = []
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=600,
+                                         limits=httpx.Limits(max_connections=32)) as client:
+                for _ in range(200):
+                    try:
+                        if (await client.get("/readyz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+                headers = await _staff(client)
+                await through_api(client, headers, payload(200_000), 4, 2, keys)  # warm-up
+                print(f"{'files':<8}{'clients':>8}{'api':>14}{'raw S3':>14}{'ratio':>8}")
+                for label, size, per_client, unit in (("200 KB", 200_000, small, "docs/s"),
+                                                      ("20 MB", 20 * MB, large, "MB/s")):
+                    data = payload(size)
+                    for concurrency in CONCURRENCY:
+                        count = max(per_client, concurrency * max(1, per_client // 4))
+                        api_s = await through_api(client, headers, data, count, concurrency,
+                                                  keys)
+                        raw_s = await asyncio.to_thread(raw_puts, minio, servers.s3_bucket,
+                                                        data, count, concurrency, keys)
+                        scale = 1 if unit == "docs/s" else size / MB
+                        api_rate, raw_rate = count * scale / api_s, count * scale / raw_s
+                        print(f"{label:<8}{concurrency:>8}{api_rate:>10.1f} {unit:<4}"
+                              f"{raw_rate:>9.1f} {unit:<4}{api_rate / raw_rate:>7.2f}x")
+                size = int(gigabytes * 1024 * MiB)
+                base, peak, elapsed = await big_upload(client, headers, size, api.pid, keys)
+                print(f"1 upload of {size / MiB:.0f} MiB in {elapsed:.1f}s "
+                      f"({size / MB / elapsed:.0f} MB/s): ingest RSS {base / MiB:.0f} -> "
+                      f"{peak / MiB:.0f} MiB, growth {(peak - base) / MiB:.1f} MiB "
+                      f"(target < 50)")
+        finally:
+            api.terminate()
+            api.wait(30)
+            for key in keys:
+                minio.remove_object(servers.s3_bucket, key)
+
+
+async def _staff(client: httpx.AsyncClient) -> dict[str, str]:
+    token = (await client.post("/api/v1/auth/token", data={
+        "username": "benchroot", "password": "Bench-root-12345"})).json()["access_token"]
+    root = {"Authorization": f"Bearer {token}"}
+    name, password = f"bench{uuid.uuid4().hex[:6]}", f"Bench-{uuid.uuid4().hex}"
+    created = await client.post("/api/v1/users", headers=root, json={
+        "username": name, "password": password, "role": "staff", "office_code": "6302"})
+    created.raise_for_status()
+    login = await client.post("/api/v1/auth/token", data={"username": name,
+                                                         "password": password})
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", type=int, default=48, help="200 KB uploads per level")
+    parser.add_argument("--large", type=int, default=6, help="20 MB uploads per level")
+    parser.add_argument("--gigabytes", type=float, default=1.0)
+    args = parser.parse_args()
+    servers = next(server_endpoints())
+    asyncio.run(run(servers, args.small, args.large, args.gigabytes))
+
+
+if __name__ == "__main__":
+    main()
