@@ -28,6 +28,11 @@ from tests.support.servers import ROOT, read_env_file
 GATEWAY = "http://127.0.0.1:8080"
 
 
+DIP = {"summary": "Laporan berkala pengawasan", "holder_unit": "Sekretariat",
+       "responsible": "Kepala Sekretariat", "created_place_time": "Banjarmasin, 2026",
+       "available_forms": ["softcopy"], "retention": "5 tahun"}
+
+
 async def until_found(client: httpx.AsyncClient, path: str, word: str,
                       headers: dict[str, str] | None = None, limit_s: float = 60) -> float:
     started = time.perf_counter()
@@ -68,7 +73,7 @@ async def main(count: int) -> None:
             internal.append(await until_found(client, "/api/v1/search/internal", word, admin))
             doc_id = uploaded.json()["id"]
             decided = await client.post(f"/api/v1/review/documents/{doc_id}/decisions",
-                                        headers=admin, json={"kip_category": "berkala"})
+                                        headers=admin, json={"kip_category": "berkala", "dip": DIP})
             decided.raise_for_status()
             public.append(await until_found(client, "/api/v1/search", word))
     for label, values in (("upload → staff-searchable", internal),

@@ -123,7 +123,7 @@ async def test_only_the_offices_admin_or_ppid_may_decide(api: Api) -> None:
                                   headers=api.auth(api.admin))).status_code == 404
     assert of_type(await api.env.outbox(), Topic.CLASSIFIED) == []
 
-    response = await api.client.post(url, json={"kip_category": "serta_merta"},
+    response = await api.client.post(url, json={**DECISION, "kip_category": "serta_merta"},
                                      headers=api.auth(api.ppid))
     assert response.status_code == 201, response.text
 
@@ -180,7 +180,8 @@ async def test_queue_is_per_office_oldest_first_and_paged(api: Api) -> None:
         if cursor is None:
             break
     assert [item["id"] for item in pages] == [str(doc) for doc in docs]
-    assert set(pages[0]) == {"id", "title", "office_code", "status", "received_at", "version"}
+    assert set(pages[0]) == {"id", "title", "office_code", "status", "received_at", "version",
+                             "flag", "suggested_category", "findings"}
     assert pages[0]["status"] == "extracted"
 
     everything = (await api.client.get("/api/v1/review/queue",
@@ -217,4 +218,7 @@ async def test_admin_page_counts_the_queue(api: Api) -> None:
     assert "Antrean klasifikasi" in page.text
     assert "1 dokumen menunggu klasifikasi" in page.text
     assert (await api.client.get("/admin/")).status_code == 401
+    browser = await api.client.get("/admin/", headers={"Accept": "text/html"})
+    assert (browser.status_code, browser.headers["location"]) == (
+        303, "/staf/masuk?next=%2Fadmin%2F")
     assert (await api.client.get("/admin/", headers=api.auth(api.staff))).status_code == 403

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
+from dms_classify.extraction import DOCX, XLSX
 from dms_classify.service import TEXT_OBJECT
 from dms_common.bus.consumer import EventConsumer
 from dms_common.bus.kafka import OutgoingRecord
 from dms_common.events import DocumentExtracted, Topic
 from dms_common.storage import derived_key
 from tests.integration.classify.conftest import Classify, of_type, received
+from tests.unit.classify.files import make_docx, make_scanned_pdf, make_xlsx
 from tests.unit.classify.pdfs import make_pdf
 
 OFFICE = "6302"
@@ -82,7 +85,7 @@ async def test_unreadable_and_unsupported_files_fail_extraction(classify: Classi
     await classify.deliver(received(image_doc, office=OFFICE, key=key, content_type="image/png",
                                     size=len(image)))
 
-    for doc, code in ((garbage_doc, "unreadable_pdf"), (image_doc, "unsupported_type")):
+    for doc, code in ((garbage_doc, "unreadable_pdf"), (image_doc, "unreadable_image")):
         row = await classify.row(doc)
         assert row.status == "extraction_failed"
         assert row.text_key is None
@@ -94,6 +97,57 @@ async def test_unreadable_and_unsupported_files_fail_extraction(classify: Classi
         assert not event.payload.ok and event.payload.text_key is None
         assert event.payload.reason
         assert event.seq == 1
+
+
+async def test_scan_docx_and_xlsx_with_findings_previews_and_suggestion(
+        classify: Classify) -> None:
+    scan_doc, docx_doc, xlsx_doc = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    scan = make_scanned_pdf([["Laporan dugaan pelanggaran kampanye"],
+                             ["Nama Pelapor: Budi Santoso"]])
+    key = await classify.put_original(OFFICE, scan_doc, 1, scan, "application/pdf")
+    await classify.deliver(received(scan_doc, office=OFFICE, key=key,
+                                    content_type="application/pdf", size=len(scan)))
+    docx = make_docx(["Pengumuman rekrutmen pengawas TPS",
+                      "Hubungi sekretariat@bawaslu-kotabaru.go.id atau 0812-5123-4567"])
+    key = await classify.put_original(OFFICE, docx_doc, 1, docx, DOCX)
+    await classify.deliver(received(docx_doc, office=OFFICE, key=key, content_type=DOCX,
+                                    size=len(docx)))
+    xlsx = make_xlsx({"Rekap": [["Kecamatan", "TPS"], ["Pulau Laut", 40]]})
+    key = await classify.put_original(OFFICE, xlsx_doc, 1, xlsx, XLSX)
+    await classify.deliver(received(xlsx_doc, office=OFFICE, key=key, content_type=XLSX,
+                                    size=len(xlsx)))
+
+    scanned = await classify.row(scan_doc)
+    assert scanned.status == "extracted" and scanned.ocr_used and scanned.pages == 2
+    assert scanned.preview_keys == [derived_key(OFFICE, scan_doc, 1, f"previews/page-{i}.png")
+                                    for i in (1, 2)]
+    for preview in scanned.preview_keys:
+        assert (await classify.read_object(preview)).startswith(b"\x89PNG")
+    assert scanned.findings is not None
+    assert [(f["kind"], f["value"]) for f in scanned.findings] == [("pelapor", "Budi Santoso")]
+    assert scanned.suggestion is not None
+    assert scanned.suggestion["kip_category"] == "dikecualikan"
+    assert scanned.suggestion["legal_basis"] == "UU 14/2008 Pasal 17 huruf h"
+    classify.keys.append(scanned.text_key or "")
+
+    docx_row = await classify.row(docx_doc)
+    assert docx_row.findings is not None
+    assert sorted(f["kind"] for f in docx_row.findings) == ["email", "phone"]
+    assert docx_row.suggestion is not None and docx_row.suggestion["redact_suggested"]
+    classify.keys.append(docx_row.text_key or "")
+
+    sheet = await classify.row(xlsx_doc)
+    assert sheet.table_key == derived_key(OFFICE, xlsx_doc, 1, "table.json")
+    table = json.loads(await classify.read_object(sheet.table_key))
+    assert table["sheets"][0]["rows"] == [["Kecamatan", "TPS"], ["Pulau Laut", "40"]]
+    classify.keys.append(sheet.text_key or "")
+
+    events = [e for e in of_type(await classify.outbox(), Topic.EXTRACTED)
+              if isinstance(e, DocumentExtracted)]
+    by_doc = {e.document_id: e.payload for e in events}
+    assert by_doc[scan_doc].ocr_used and by_doc[scan_doc].findings.counts == {"pelapor": 1}
+    assert by_doc[docx_doc].findings.counts == {"email": 1, "phone": 1}
+    assert not by_doc[xlsx_doc].ocr_used
 
 
 async def test_worker_consumes_from_kafka_and_relays_its_event(classify: Classify) -> None:

@@ -42,6 +42,7 @@ def exempt(doc: uuid.UUID, *, seq: int, title: str = SECRET_TITLE) -> DocumentCl
             decision_id=uuid.uuid4(), kip_category=KipCategory.DIKECUALIKAN, title=title,
             legal_basis="Pasal 17 huruf h UU 14/2008", exempt_until=date(2030, 12, 31),
             exempt_public_description="Identitas pelapor dugaan pelanggaran",
+            exempt_consequence="Pelapor dapat terancam keselamatannya",
             approval_state="approved"))
     return event
 
@@ -55,9 +56,11 @@ async def test_registers_previews_feeds_catalogue_and_pages(env: Env) -> None:
     redacted_key = derived_key(OFFICE, redacted, 1, "redacted.pdf")
     await env.put(redacted_key, b"%PDF-1.7 versi disamarkan")
     # Page images: the unredacted one must never be served for a redacted publication.
-    await env.put(derived_key(OFFICE, public, 1, "page-1.png"), PNG, "image/png")
-    await env.put(derived_key(OFFICE, redacted, 1, "page-1.png"), b"UNREDACTED PAGE", "image/png")
-    await env.put(derived_key(OFFICE, redacted, 1, "redacted/page-1.png"), PNG, "image/png")
+    await env.put(derived_key(OFFICE, public, 1, "previews/page-1.png"), PNG, "image/png")
+    await env.put(derived_key(OFFICE, redacted, 1, "previews/page-1.png"), b"UNREDACTED PAGE",
+                  "image/png")
+    await env.put(derived_key(OFFICE, redacted, 1, "redacted-previews/page-1.png"), PNG,
+                  "image/png")
 
     await env.deliver(
         received(public), classified(public, KipCategory.BERKALA, seq=1, title=SCRIPT_TITLE),
@@ -115,6 +118,7 @@ async def test_registers_previews_feeds_catalogue_and_pages(env: Env) -> None:
         "Identitas pelapor dugaan pelanggaran"]
     assert dik["items"][0]["dasar_hukum"] == "Pasal 17 huruf h UU 14/2008"
     assert dik["items"][0]["jangka_waktu_pengecualian"] == "Sampai 31-12-2030"
+    assert dik["items"][0]["ringkasan_konsekuensi"] == "Pelapor dapat terancam keselamatannya"
     csv_answer = await env.http.get("/api/v1/public/dik", params={"format": "csv"})
     assert csv_answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(csv_answer.content.decode("utf-8-sig"))))

@@ -7,14 +7,28 @@ from pathlib import Path
 import pytest
 
 from dms_classify.extraction import (
+    DOCX,
+    ODS,
+    ODT,
+    PDF,
+    XLSX,
     ExtractionFailed,
     ExtractionLimits,
     extract_file,
-    extract_object,
     guess_language,
+    render_previews,
 )
+from dms_classify.sandbox import extract_object
 from dms_common.storage import ObjectStore
 from dms_common.testing.fake_store import FakeStore
+from tests.unit.classify.files import (
+    make_docx,
+    make_ods,
+    make_odt,
+    make_png,
+    make_scanned_pdf,
+    make_xlsx,
+)
 from tests.unit.classify.pdfs import make_pdf
 
 LIMITS = ExtractionLimits(max_bytes=10_000_000, max_chars=100_000, max_pages=50)
@@ -101,10 +115,117 @@ def test_text_cut_inside_a_multibyte_character(tmp_path: Path) -> None:
 
 
 def test_unsupported_type(tmp_path: Path) -> None:
-    path = write(tmp_path, b"\x89PNG\r\n\x1a\n")
+    path = write(tmp_path, b"PK\x03\x04")
     with pytest.raises(ExtractionFailed) as info:
-        extract_file(path, "image/png", limits=LIMITS)
-    assert info.value.reason == "unsupported_type: image/png"
+        extract_file(path, "application/zip", limits=LIMITS)
+    assert info.value.reason == "unsupported_type: application/zip"
+
+
+def test_docx_paragraphs_and_tables(tmp_path: Path) -> None:
+    path = write(tmp_path, make_docx(["Berita acara rapat pleno", "Kabupaten Tapin"],
+                                     table=[["Nama", "Jabatan"], ["Siti Aisyah", "Ketua"]]))
+    result = extract_file(path, DOCX, limits=LIMITS)
+    assert result.text == "Berita acara rapat pleno\nKabupaten Tapin\nNama\tJabatan\n" \
+        "Siti Aisyah\tKetua"
+
+
+def test_xlsx_text_and_table_form(tmp_path: Path) -> None:
+    rows: list[list[object]] = [["No", "Nama TPS", "Suara sah"]]
+    rows += [[i, f"TPS {i:03d}", 200 + i] for i in range(1, 8)]
+    path = write(tmp_path, make_xlsx({"Rekap": rows, "Catatan": [["Selesai", None]]}))
+    limits = ExtractionLimits(max_bytes=10_000_000, max_chars=100_000, max_pages=50,
+                              table_rows=3)
+    result = extract_file(path, XLSX, limits=limits)
+    assert "# Rekap\nNo\tNama TPS\tSuara sah\n1\tTPS 001\t201" in result.text
+    assert "TPS 007\t207" in result.text and "# Catatan\nSelesai" in result.text
+    assert result.table is not None
+    rekap, catatan = result.table["sheets"]
+    assert rekap["rows"] == [["No", "Nama TPS", "Suara sah"], ["1", "TPS 001", "201"],
+                             ["2", "TPS 002", "202"]]
+    assert rekap["truncated"] and not catatan["truncated"]
+    assert catatan["rows"] == [["Selesai"]]
+
+
+def test_odt_and_ods(tmp_path: Path) -> None:
+    odt = extract_file(write(tmp_path, make_odt(["Notulen rapat", "Divisi Hukum"])), ODT,
+                       limits=LIMITS)
+    assert odt.text == "Notulen rapat\nDivisi Hukum"
+    ods = extract_file(write(tmp_path, make_ods([["Kecamatan", "Jumlah"], ["Binuang", "12"]])),
+                       ODS, limits=LIMITS)
+    assert ods.text == "# Rekap\nKecamatan\tJumlah\nBinuang\t12"
+    assert ods.table == {"sheets": [{"name": "Rekap", "truncated": False,
+                                     "rows": [["Kecamatan", "Jumlah"], ["Binuang", "12"]]}]}
+
+
+def test_csv_table_form(tmp_path: Path) -> None:
+    path = write(tmp_path, b"kecamatan;tps\nBinuang;12\nTapin Utara;30\n")
+    result = extract_file(path, "text/csv", limits=LIMITS)
+    assert result.table == {"sheets": [{"name": "CSV", "truncated": False, "rows": [
+        ["kecamatan", "tps"], ["Binuang", "12"], ["Tapin Utara", "30"]]}]}
+
+
+def test_broken_office_files_fail_with_a_reason(tmp_path: Path) -> None:
+    for kind in (DOCX, XLSX, ODT, ODS):
+        with pytest.raises(ExtractionFailed) as info:
+            extract_file(write(tmp_path, b"PK\x03\x04 broken" * 10), kind, limits=LIMITS)
+        assert info.value.code == "unreadable_file"
+
+
+def test_zip_bomb_is_refused_before_parsing(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * 5_000_000)
+    path = write(tmp_path, buffer.getvalue())
+    limits = ExtractionLimits(max_bytes=10_000_000, max_chars=100, max_pages=1,
+                              max_unzipped_bytes=1_000_000)
+    with pytest.raises(ExtractionFailed) as info:
+        extract_file(path, DOCX, limits=limits)
+    assert info.value.code == "zip_bomb"
+
+
+def test_scanned_pdf_is_read_by_ocr(tmp_path: Path) -> None:
+    path = write(tmp_path, make_scanned_pdf([["Laporan hasil pengawasan kampanye"],
+                                             ["Kabupaten Hulu Sungai Selatan"]]))
+    result = extract_file(path, PDF, limits=LIMITS)
+    assert result.ocr_used and result.pages == 2
+    assert "Laporan hasil pengawasan kampanye" in result.text
+    assert "Hulu Sungai Selatan" in result.text
+    without = extract_file(path, PDF, limits=ExtractionLimits(
+        max_bytes=10_000_000, max_chars=100_000, max_pages=50, ocr=False))
+    assert (without.text, without.ocr_used) == ("", False)
+
+
+def test_text_pdf_needs_no_ocr(tmp_path: Path) -> None:
+    result = extract_file(write(tmp_path, make_pdf(["Pengumuman rekrutmen pengawas TPS"])), PDF,
+                          limits=LIMITS)
+    assert not result.ocr_used
+
+
+def test_image_is_read_by_ocr(tmp_path: Path) -> None:
+    path = write(tmp_path, make_png(["Pengumuman hasil rekapitulasi suara"]))
+    result = extract_file(path, "image/png", limits=LIMITS)
+    assert result.ocr_used and result.pages == 1
+    assert "Pengumuman hasil rekapitulasi suara" in result.text
+    with pytest.raises(ExtractionFailed) as info:
+        extract_file(write(tmp_path, b"\x89PNG\r\n\x1a\n" + b"\0" * 40), "image/png",
+                     limits=LIMITS)
+    assert info.value.code == "unreadable_image"
+
+
+def test_previews_of_the_first_pages(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = write(tmp_path, make_pdf(["satu", "dua", "tiga", "empat"]))
+    limits = ExtractionLimits(max_bytes=10_000_000, max_chars=100, max_pages=50,
+                              preview_pages=2)
+    previews = render_previews(path, PDF, tmp_path / "p", limits=limits)
+    assert [p.name for p in previews] == ["page-1.png", "page-2.png"]
+    with Image.open(previews[0]) as image:
+        assert image.format == "PNG" and image.width == 459  # 612 pt at scale 0.75
+    assert render_previews(write(tmp_path, b"garbage"), PDF, tmp_path / "q", limits=limits) == []
 
 
 def test_guess_language() -> None:
@@ -119,7 +240,8 @@ async def test_extract_object_streams_from_the_store() -> None:
     store: ObjectStore = fake
     result = await extract_object(store=store, key="k/original", content_type="application/pdf",
                                   limits=LIMITS)
-    assert "Pemungutan suara ulang di TPS 12" in result.text
+    assert "Pemungutan suara ulang di TPS 12" in result.extracted.text
+    assert len(result.previews) == 1 and result.previews[0].startswith(b"\x89PNG")
     assert all(reader._closed for reader in fake.opened)
 
 
@@ -135,7 +257,8 @@ async def test_extract_object_failures() -> None:
         await extract_object(store=store, key="absent", content_type="text/plain", limits=small)
     assert info.value.code == "original_missing"
     with pytest.raises(ExtractionFailed) as info:
-        await extract_object(store=store, key="big", content_type="image/jpeg", limits=small)
+        await extract_object(store=store, key="big", content_type="application/x-msdownload",
+                             limits=small)
     assert info.value.code == "unsupported_type"
     assert fake.opened[-1].info.key == "big"  # the unsupported file was never opened again
     assert len(fake.opened) == 1

@@ -116,3 +116,22 @@ def test_topics_file_matches_the_contract() -> None:
     assert set(listed) == {t.value for t in Topic}
     assert listed[Topic.IDENTITY_CHANGED.value][1] == ["cleanup.policy=compact"]
     assert Topic.RECEIVED.dlq == "dms.document.received.dlq"
+
+
+def test_a_field_added_by_a_newer_producer_is_ignored_not_refused() -> None:
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    from dms_common.events import DocumentWithdrawn, parse_event
+
+    newer = {
+        "event_id": str(uuid.uuid4()), "event_type": "dms.document.withdrawn",
+        "schema_version": 1, "occurred_at": datetime.now(UTC).isoformat(),
+        "correlation_id": "c", "document_id": str(uuid.uuid4()), "version": 1, "seq": 3,
+        "office_code": "6301", "added_in_a_later_release": True,
+        "payload": {"reason": "dikecualikan", "also_new": {"x": 1}},
+    }
+    event = parse_event(json.dumps(newer).encode())
+    assert isinstance(event, DocumentWithdrawn)
+    assert event.payload.reason == "dikecualikan"

@@ -103,11 +103,22 @@ def test_feeds_escape_titles_and_parse() -> None:
 
 def test_previews_of_a_redacted_publication_never_use_the_unredacted_pages() -> None:
     row = new_row(uuid.uuid4(), "6302", 2)
-    assert previews.page_key(row, 3) == f"6302/{row.document_id}/2/derived/page-3.png"
-    assert previews.table_key(row) == f"6302/{row.document_id}/2/derived/table.json"
-    row.redacted_object_key = f"6302/{row.document_id}/2/derived/redacted.pdf"
-    assert previews.page_key(row, 3) == f"6302/{row.document_id}/2/derived/redacted/page-3.png"
-    assert previews.table_key(row).endswith("/derived/redacted/table.json")
+    prefix = f"6302/{row.document_id}/2/derived"
+    assert previews.page_key(row, 3) == f"{prefix}/previews/page-3.png"
+    assert previews.table_key(row) == f"{prefix}/table.json"
+    row.redacted_object_key = f"{prefix}/redacted.pdf"
+    assert previews.page_key(row, 3) == f"{prefix}/redacted-previews/page-3.png"
+    assert previews.table_key(row) is None
+
+
+def test_the_table_classify_derives_reads_as_a_header_and_rows() -> None:
+    table = previews.normalise_table({"sheets": [
+        {"name": "Rekap", "rows": [["kecamatan", "jumlah"], ["Tapin Utara", 12],
+                                   ["Tapin Selatan", 7]], "truncated": False}]})
+    assert table is not None
+    assert table.columns == ["kecamatan", "jumlah"]
+    assert table.rows == [["Tapin Utara", 12], ["Tapin Selatan", 7]]
+    assert previews.normalise_table({"sheets": [{"name": "Kosong", "rows": []}]}) is None
 
 
 def test_tables_are_parsed_and_numeric_columns_found() -> None:

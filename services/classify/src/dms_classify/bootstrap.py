@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dms_classify import models
 from dms_classify.extraction import ExtractionLimits
+from dms_classify.sandbox import Sandbox
 from dms_classify.settings import ClassifySettings
 from dms_common.bus.kafka import KafkaBus
 from dms_common.runtime import Core, open_core
@@ -17,14 +18,21 @@ from dms_common.storage import ObjectStore
 class ClassifyApp:
     core: Core
     settings: ClassifySettings
+    sandbox: Sandbox
 
     @property
     def limits(self) -> ExtractionLimits:
-        return ExtractionLimits(max_bytes=self.settings.extract_max_bytes,
-                                max_chars=self.settings.extract_max_chars,
-                                max_pages=self.settings.extract_max_pages)
+        settings = self.settings
+        return ExtractionLimits(max_bytes=settings.extract_max_bytes,
+                                max_chars=settings.extract_max_chars,
+                                max_pages=settings.extract_max_pages,
+                                ocr=settings.ocr_enabled, ocr_language=settings.ocr_language,
+                                ocr_max_pages=settings.ocr_max_pages,
+                                preview_pages=settings.preview_pages,
+                                table_rows=settings.table_rows)
 
     async def close(self) -> None:
+        await self.sandbox.close()
         await self.core.close()
 
 
@@ -34,4 +42,7 @@ async def bootstrap(settings: ClassifySettings, *, store: ObjectStore | None = N
     core = await open_core(settings, schema="classify", metadata=models.metadata,
                            migrations=Path(__file__).parent / "migrations",
                            client_id="dms-classify", store=store, bus=bus)
-    return ClassifyApp(core=core, settings=settings)
+    # The extraction child starts on the first job, not here.
+    sandbox = Sandbox(memory_bytes=settings.extract_memory_bytes,
+                      timeout_seconds=settings.extract_timeout_seconds)
+    return ClassifyApp(core=core, settings=settings, sandbox=sandbox)

@@ -20,7 +20,7 @@ def build_handlers(app: ClassifyApp) -> dict[str, Handler]:
     async def handle_received(event: Event, uow: UnitOfWork) -> None:
         assert isinstance(event, DocumentReceived)
         await service.receive_document(uow=uow, store=app.core.store, event=event,
-                                       limits=app.limits)
+                                       limits=app.limits, sandbox=app.sandbox)
 
     return {
         Topic.RECEIVED.value: handle_received,

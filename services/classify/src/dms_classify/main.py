@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from dms_classify import api, pages
 from dms_classify.bootstrap import ClassifyApp, bootstrap
 from dms_classify.settings import ClassifySettings
+from dms_common.pages import install_page_errors
 from dms_common.web import attach_container, core_readiness, create_service_app, service_lifespan
 
 
@@ -25,5 +26,8 @@ def create_app(settings: ClassifySettings | None = None, *,
     if container is not None:
         attach_container(app, container)
     app.include_router(api.router)
+    app.include_router(api.exemptions)
     app.include_router(pages.router)
+    app.state.templates = pages.build_templates()
+    install_page_errors(app)
     return app

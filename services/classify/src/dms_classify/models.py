@@ -11,7 +11,18 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -30,11 +41,14 @@ class DocumentStatus(StrEnum):
     EXTRACTED = "extracted"
     EXTRACTION_FAILED = "extraction_failed"
     CLASSIFIED = "classified"
+    # Decided before, back in front of an administrator (see `flag` for why).
+    REOPENED = "reopened"
 
 
 # Statuses that still wait for an administrator's decision.
 AWAITING_REVIEW: tuple[DocumentStatus, ...] = (
     DocumentStatus.RECEIVED, DocumentStatus.EXTRACTED, DocumentStatus.EXTRACTION_FAILED,
+    DocumentStatus.REOPENED,
 )
 
 
@@ -68,6 +82,18 @@ class ReviewDocument(Base):
     language: Mapped[str | None] = mapped_column(Text)
     extraction_reason: Mapped[str | None] = mapped_column(Text)
     extracted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ocr_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The start of the text, kept for the office's classifier (trained on decided documents).
+    text_sample: Mapped[str | None] = mapped_column(Text)
+    # Derived objects for the review page: page previews and a spreadsheet's table form.
+    preview_keys: Mapped[list[str] | None] = mapped_column(JSONB)
+    table_key: Mapped[str | None] = mapped_column(Text)
+    # Personal-data findings (with offsets into the text) and the suggestion with its reasons.
+    findings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    suggestion: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Why the document is (back) in front of an administrator: exemption_expired, ...
+    flag: Mapped[str | None] = mapped_column(Text)
+    flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The decision that holds for the current version, if any.
     decision_id: Mapped[UUID | None]
 
@@ -89,7 +115,42 @@ class Decision(Base):
     document_type: Mapped[str | None] = mapped_column(Text)
     dip: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     reason: Mapped[str | None] = mapped_column(Text)
+    # Exemptions: the consequence test (DESIGN.md §2), its legal basis and period.
+    legal_basis: Mapped[str | None] = mapped_column(Text)
+    consequence_test: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    exempt_until: Mapped[date | None] = mapped_column(Date)
+    approval_state: Mapped[str] = mapped_column(Text, default="not_required")
+    approved_by: Mapped[UUID | None]
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approval_note: Mapped[str | None] = mapped_column(Text)
+    # Partly exempt documents published as a redacted copy.
+    redaction: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    redacted_object_key: Mapped[str | None] = mapped_column(Text)
+    redacted_text_key: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[UUID]
     decided_role: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
+
+
+class OfficeSetting(Base):
+    """An office's review settings."""
+
+    __tablename__ = "office_settings"
+
+    office_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    # The Atasan PPID approves each exemption before it takes effect.
+    exemption_requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+
+class ClassifierModel(Base):
+    """An office's text classifier, learned from its own decisions (a pickled TextClassifier)."""
+
+    __tablename__ = "classifier_models"
+
+    office_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    model: Mapped[bytes] = mapped_column(LargeBinary)
+    samples: Mapped[int] = mapped_column(Integer)
+    trained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

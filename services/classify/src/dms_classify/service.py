@@ -8,7 +8,7 @@ import codecs
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,22 +16,35 @@ from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from dms_classify.extraction import (
-    ExtractedText,
     ExtractionFailed,
     ExtractionLimits,
-    extract_object,
     guess_language,
+    table_json,
 )
-from dms_classify.models import AWAITING_REVIEW, Decision, DocumentStatus, ReviewDocument
+from dms_classify.findings import Finding, find_findings, summarise
+from dms_classify.kip import LegalBasis, check_consequence_test, check_dip
+from dms_classify.models import (
+    AWAITING_REVIEW,
+    ClassifierModel,
+    Decision,
+    DocumentStatus,
+    OfficeSetting,
+    ReviewDocument,
+)
+from dms_classify.sandbox import ExtractionOutput, Sandbox, extract_object
 from dms_classify.schemas import DecisionIn
+from dms_classify.suggest import Suggestion, TextClassifier, suggest
 from dms_common.db.uow import Actor, UnitOfWork
 from dms_common.errors import ApiError
 from dms_common.events import (
+    DipFields,
     DocumentClassified,
     DocumentClassifiedPayload,
     DocumentExtracted,
     DocumentExtractedPayload,
     DocumentReceived,
+    FindingsSummary,
+    KipCategory,
 )
 from dms_common.identity.deps import can_classify_office, can_read_office
 from dms_common.identity.tokens import Principal, Role
@@ -40,6 +53,10 @@ from dms_common.storage import ObjectNotFound, ObjectStore, derived_key
 log = logging.getLogger(__name__)
 
 TEXT_OBJECT = "text.txt"
+TABLE_OBJECT = "table.json"
+TEXT_SAMPLE_CHARS = 20_000
+# The per-office permission of the Atasan PPID.
+APPROVE = "approve_exemption"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 _TEXT_CHUNK = 256 * 1024
 
@@ -47,23 +64,78 @@ _TEXT_CHUNK = 256 * 1024
 # --- the worker: received -> extracted ------------------------------------------------------
 
 async def receive_document(*, uow: UnitOfWork, store: ObjectStore, event: DocumentReceived,
-                           limits: ExtractionLimits) -> bool:
-    """Merge a received version into its review row and extract its text; False if stale."""
+                           limits: ExtractionLimits, sandbox: Sandbox | None = None) -> bool:
+    """Merge a received version into its review row, extract it and suggest; False if stale."""
     if not await _merge_received(uow, event):
         return False
     try:
-        extracted = await extract_object(store=store, key=event.payload.object_key,
-                                          content_type=event.payload.content_type, limits=limits)
+        output = await extract_object(store=store, key=event.payload.object_key,
+                                      content_type=event.payload.content_type, limits=limits,
+                                      sandbox=sandbox)
     except ExtractionFailed as failure:
         log.info("extraction failed", extra={"document_id": str(event.document_id),
                                              "version": event.version, "reason": failure.reason})
-        await _record_extraction(uow, event, reason=failure.reason)
+        await _record_failure(uow, event, reason=failure.reason)
         return True
-    text_key = derived_key(event.office_code, event.document_id, event.version, TEXT_OBJECT)
-    await store.put_stream(text_key, _chunks(extracted.text.encode()),
-                           content_type=TEXT_CONTENT_TYPE)
-    await _record_extraction(uow, event, extracted=extracted, text_key=text_key)
+    keys = await _store_outputs(store, event, output)
+    findings = find_findings(output.extracted.text)
+    suggestion = suggest(
+        title=event.payload.title, text=output.extracted.text, findings=findings,
+        division_name=await division_name(uow, event.payload.division_id),
+        model=await load_model(uow, event.office_code))
+    await _record_extraction(uow, event, output=output, keys=keys, findings=findings,
+                             suggestion=suggestion)
     return True
+
+
+@dataclass(frozen=True)
+class _Keys:
+    text: str
+    table: str | None
+    previews: list[str]
+
+
+async def _store_outputs(store: ObjectStore, event: DocumentReceived,
+                         output: ExtractionOutput) -> _Keys:
+    def key(name: str) -> str:
+        return derived_key(event.office_code, event.document_id, event.version, name)
+
+    text_key = key(TEXT_OBJECT)
+    await store.put_stream(text_key, _chunks(output.extracted.text.encode()),
+                           content_type=TEXT_CONTENT_TYPE)
+    table_key = None
+    table = table_json(output.extracted)
+    if table is not None:
+        table_key = key(TABLE_OBJECT)
+        await store.put_stream(table_key, _chunks(table), content_type="application/json")
+    previews = []
+    for index, png in enumerate(output.previews, start=1):
+        preview_key = key(f"previews/page-{index}.png")
+        await store.put_stream(preview_key, _chunks(png), content_type="image/png")
+        previews.append(preview_key)
+    return _Keys(text=text_key, table=table_key, previews=previews)
+
+
+async def division_name(uow: UnitOfWork, division_id: UUID | None) -> str | None:
+    """The division's name from the identity copy, if known."""
+    if division_id is None:
+        return None
+    table = uow.tables.identities
+    fields = (await uow.session.execute(
+        select(table.c.fields).where(table.c.entity_id == division_id))).scalar_one_or_none()
+    return str(fields.get("name")) if fields and fields.get("name") else None
+
+
+async def load_model(uow: UnitOfWork, office_code: str) -> TextClassifier | None:
+    """The office's learned classifier, if it has one."""
+    row = await uow.session.get(ClassifierModel, office_code)
+    if row is None:
+        return None
+    try:
+        return TextClassifier.loads(row.model)
+    except Exception:  # an unreadable model (library upgrade) is retrained, not fatal
+        log.warning("could not load the office's classifier", extra={"office": office_code})
+        return None
 
 
 async def _merge_received(uow: UnitOfWork, event: DocumentReceived) -> bool:
@@ -81,6 +153,8 @@ async def _merge_received(uow: UnitOfWork, event: DocumentReceived) -> bool:
         # A new version supersedes everything derived from the old one and re-enters review.
         "text_key": None, "text_length": 0, "pages": None, "language": None,
         "extraction_reason": None, "extracted_at": None, "decision_id": None,
+        "ocr_used": False, "text_sample": None, "preview_keys": None, "table_key": None,
+        "findings": None, "suggestion": None, "flag": None, "flagged_at": None,
     }
     insert = pg_insert(ReviewDocument).values(**values)
     stmt = insert.on_conflict_do_update(
@@ -91,24 +165,36 @@ async def _merge_received(uow: UnitOfWork, event: DocumentReceived) -> bool:
     return (await uow.session.execute(stmt)).first() is not None
 
 
-async def _record_extraction(uow: UnitOfWork, event: DocumentReceived, *,
-                             extracted: ExtractedText | None = None, text_key: str | None = None,
-                             reason: str | None = None) -> None:
+async def _record_failure(uow: UnitOfWork, event: DocumentReceived, *, reason: str) -> None:
     now = datetime.now(UTC)
-    if extracted is not None:
-        language = guess_language(extracted.text)
-        status = DocumentStatus.EXTRACTED
-        payload = DocumentExtractedPayload(
-            ok=True, text_key=text_key, text_length=len(extracted.text), pages=extracted.pages,
-            language=language, ocr_used=False)
-    else:
-        status = DocumentStatus.EXTRACTION_FAILED
-        payload = DocumentExtractedPayload(ok=False, reason=reason)
+    payload = DocumentExtractedPayload(ok=False, reason=reason)
     await uow.session.execute(
         update(ReviewDocument).where(ReviewDocument.document_id == event.document_id)
-        .values(status=status.value, text_key=payload.text_key, text_length=payload.text_length,
-                pages=payload.pages, language=payload.language, extraction_reason=payload.reason,
+        .values(status=DocumentStatus.EXTRACTION_FAILED.value, extraction_reason=reason,
                 extracted_at=now, updated_at=now)
+        .execution_options(synchronize_session=False))
+    await uow.emit(DocumentExtracted.build(
+        document_id=event.document_id, version=event.version, office_code=event.office_code,
+        payload=payload))
+
+
+async def _record_extraction(uow: UnitOfWork, event: DocumentReceived, *,
+                             output: ExtractionOutput, keys: _Keys, findings: list[Finding],
+                             suggestion: Suggestion) -> None:
+    now = datetime.now(UTC)
+    extracted = output.extracted
+    payload = DocumentExtractedPayload(
+        ok=True, text_key=keys.text, text_length=len(extracted.text), pages=extracted.pages,
+        language=guess_language(extracted.text), ocr_used=extracted.ocr_used,
+        findings=FindingsSummary(counts=summarise(findings)))
+    await uow.session.execute(
+        update(ReviewDocument).where(ReviewDocument.document_id == event.document_id)
+        .values(status=DocumentStatus.EXTRACTED.value, text_key=keys.text,
+                text_length=payload.text_length, pages=payload.pages, language=payload.language,
+                extraction_reason=None, extracted_at=now, updated_at=now,
+                ocr_used=extracted.ocr_used, text_sample=extracted.text[:TEXT_SAMPLE_CHARS],
+                preview_keys=keys.previews, table_key=keys.table,
+                findings=[f.to_dict() for f in findings], suggestion=suggestion.to_dict())
         .execution_options(synchronize_session=False))
     await uow.emit(DocumentExtracted.build(
         document_id=event.document_id, version=event.version, office_code=event.office_code,
@@ -128,6 +214,17 @@ class QueuePage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class QueueFilter:
+    """Narrow the queue: by office (PPID), status, flag, suggested category or title words."""
+
+    office_code: str | None = None
+    status: str | None = None
+    flagged: bool | None = None
+    suggested: str | None = None
+    q: str | None = None
+
+
 def encode_cursor(row: ReviewDocument) -> str:
     raw = f"{row.received_at.isoformat()}|{row.document_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -143,18 +240,34 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise ApiError(422, "invalid_cursor", "Kursor halaman tidak valid.") from exc
 
 
-def _awaiting_review(actor: Principal) -> ColumnElement[bool]:
-    """The documents awaiting a decision that the actor may classify."""
-    awaiting = ReviewDocument.status.in_([status.value for status in AWAITING_REVIEW])
-    if actor.role is Role.PPID:
-        return awaiting
-    return and_(awaiting, ReviewDocument.office_code == actor.office_code)
+def _awaiting_review(actor: Principal, filters: QueueFilter | None = None) -> ColumnElement[bool]:
+    """The documents awaiting a decision that the actor may classify, narrowed by `filters`."""
+    filters = filters or QueueFilter()
+    statuses = [status.value for status in AWAITING_REVIEW]
+    if filters.status is not None:
+        statuses = [status for status in statuses if status == filters.status]
+    clauses: list[ColumnElement[bool]] = [ReviewDocument.status.in_(statuses)]
+    if actor.role is not Role.PPID:
+        clauses.append(ReviewDocument.office_code == actor.office_code)
+    if filters.office_code is not None:
+        clauses.append(ReviewDocument.office_code == filters.office_code)
+    if filters.flagged is True:
+        clauses.append(ReviewDocument.flag.is_not(None))
+    elif filters.flagged is False:
+        clauses.append(ReviewDocument.flag.is_(None))
+    if filters.suggested is not None:
+        clauses.append(ReviewDocument.suggestion["kip_category"].astext == filters.suggested)
+    if filters.q:
+        words = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(ReviewDocument.title.ilike(f"%{words}%"))
+    return and_(*clauses)
 
 
 async def list_review_queue(*, uow: UnitOfWork, actor: Principal, limit: int,
-                            cursor: str | None = None) -> QueuePage:
+                            cursor: str | None = None,
+                            filters: QueueFilter | None = None) -> QueuePage:
     """List the documents awaiting the actor's decision, oldest first."""
-    stmt = select(ReviewDocument).where(_awaiting_review(actor))
+    stmt = select(ReviewDocument).where(_awaiting_review(actor, filters))
     if cursor:
         stmt = stmt.where(tuple_(ReviewDocument.received_at, ReviewDocument.document_id)
                           > tuple_(*decode_cursor(cursor)))
@@ -181,6 +294,15 @@ async def get_review_document(*, uow: UnitOfWork, document_id: UUID,
     return row, decision
 
 
+async def list_decisions(*, uow: UnitOfWork, document_id: UUID,
+                         actor: Principal) -> list[Decision]:
+    """Every decision ever made on a document, newest first (the history is kept)."""
+    await _reviewable(uow, document_id, actor)
+    stmt = (select(Decision).where(Decision.document_id == document_id)
+            .order_by(Decision.decided_at.desc()))
+    return list((await uow.session.execute(stmt)).scalars())
+
+
 async def read_text_excerpt(*, store: ObjectStore, text_key: str, max_chars: int) -> str | None:
     """Read the first `max_chars` characters of an extracted text object (None if it is gone)."""
     budget = max_chars * 4  # UTF-8: at most 4 bytes a character
@@ -200,47 +322,193 @@ async def read_text_excerpt(*, store: ObjectStore, text_key: str, max_chars: int
     return text[:max_chars]
 
 
+async def office_requires_approval(uow: UnitOfWork, office_code: str) -> bool:
+    setting = await uow.session.get(OfficeSetting, office_code)
+    return setting is not None and setting.exemption_requires_approval
+
+
+def validate_decision(decision: DecisionIn, *, today: date) -> LegalBasis | None:
+    """Refuse, with a message per problem, a decision that lacks what its category needs."""
+    if decision.kip_category.is_public:
+        problems = check_dip(decision.dip)
+        if decision.consequence_test is not None:
+            problems.append("Uji konsekuensi hanya untuk informasi yang dikecualikan.")
+        if problems:
+            raise ApiError(422, "dip_incomplete", " ".join(problems))
+        return None
+    basis, problems = check_consequence_test(decision.consequence_test, today=today)
+    if decision.redaction is not None:
+        problems.append("Informasi yang dikecualikan tidak diterbitkan, juga tidak sebagai "
+                        "salinan yang dihitamkan.")
+    if problems:
+        code = ("consequence_test_required" if decision.consequence_test is None
+                else "consequence_test_incomplete")
+        raise ApiError(422, code, " ".join(problems))
+    return basis
+
+
+@dataclass(frozen=True)
+class RedactedCopy:
+    object_key: str
+    text_key: str
+    record: dict[str, Any]
+
+
 async def classify_document(*, uow: UnitOfWork, document_id: UUID, decision: DecisionIn,
-                            actor: Principal, client_ip: str | None = None) -> Decision:
-    """Record a public KIP decision on a document's current version and announce it."""
+                            actor: Principal, client_ip: str | None = None,
+                            redacted: RedactedCopy | None = None) -> Decision:
+    """Record a KIP decision on a document's current version and announce it."""
     row = await _reviewable(uow, document_id, actor, lock=True)
     if decision.version is not None and decision.version != row.version:
         raise ApiError(409, "version_superseded",
                        f"Dokumen sudah memiliki versi {row.version}. Muat ulang dan "
                        "klasifikasikan versi terbaru.")
-    if not decision.kip_category.is_public:
-        # The exemption flow (consequence test, Atasan PPID approval) is not built yet.
-        raise ApiError(422, "consequence_test_required",
-                       "Informasi yang dikecualikan wajib disertai uji konsekuensi. "
-                       "Pengisian uji konsekuensi belum tersedia pada versi ini.")
     now = datetime.now(UTC)
-    dip = decision.dip.to_fields() if decision.dip is not None else None
+    basis = validate_decision(decision, today=now.date())
+    dip = decision.dip.to_fields() if decision.dip is not None and decision.kip_category.is_public \
+        else None
+    test = decision.consequence_test
+    approval = "not_required"
+    if not decision.kip_category.is_public and await office_requires_approval(
+            uow, row.office_code):
+        approval = "pending"
     record = Decision(
         decision_id=uuid4(), document_id=row.document_id, version=row.version,
         office_code=row.office_code, kip_category=decision.kip_category.value,
         document_type=decision.document_type,
         dip=dip.model_dump(mode="json") if dip is not None else None,
         reason=decision.reason, decided_by=actor.user_id, decided_role=actor.role.value,
-        decided_at=now)
+        decided_at=now, legal_basis=basis.text if basis is not None else None,
+        consequence_test=test.model_dump(mode="json") if test is not None else None,
+        exempt_until=test.exempt_until if test is not None else None,
+        approval_state=approval,
+        redaction=redacted.record if redacted is not None else None,
+        redacted_object_key=redacted.object_key if redacted is not None else None,
+        redacted_text_key=redacted.text_key if redacted is not None else None)
     uow.session.add(record)
     row.status = DocumentStatus.CLASSIFIED.value
     row.decision_id = record.decision_id
+    row.flag = None
+    row.flagged_at = None
     row.updated_at = now
     await uow.session.flush()
     await uow.audit(
-        actor=Actor(user_id=actor.user_id, role=actor.role.value, office_code=actor.office_code,
-                    client_ip=client_ip),
-        action="classify", subject_type="document", subject_id=row.document_id,
-        reason=decision.reason, office_code=row.office_code,
+        actor=_actor(actor, client_ip), action="classify", subject_type="document",
+        subject_id=row.document_id, reason=decision.reason, office_code=row.office_code,
         detail={"decision_id": str(record.decision_id), "version": row.version,
-                "kip_category": record.kip_category, "document_type": record.document_type})
-    await uow.emit(DocumentClassified.build(
-        document_id=row.document_id, version=row.version, office_code=row.office_code,
-        payload=DocumentClassifiedPayload(
-            decision_id=record.decision_id, kip_category=decision.kip_category,
-            document_type=decision.document_type, dip=dip, title=row.title,
-            division_id=row.division_id, document_date=row.document_date)))
+                "kip_category": record.kip_category, "document_type": record.document_type,
+                "legal_basis": record.legal_basis, "approval_state": approval,
+                "exempt_until": str(record.exempt_until) if record.exempt_until else None,
+                "redacted": redacted is not None})
+    await _announce(uow, row, record)
     return record
+
+
+async def _announce(uow: UnitOfWork, row: ReviewDocument, record: Decision) -> None:
+    test = record.consequence_test or {}
+    await uow.emit(DocumentClassified.build(
+        document_id=row.document_id, version=record.version, office_code=row.office_code,
+        payload=DocumentClassifiedPayload(
+            decision_id=record.decision_id, kip_category=KipCategory(record.kip_category),
+            document_type=record.document_type,
+            dip=DipFields(**record.dip) if record.dip is not None else None,
+            legal_basis=record.legal_basis, exempt_until=record.exempt_until,
+            exempt_public_description=test.get("exempt_information"),
+            exempt_consequence=test.get("consequence"),
+            approval_state=record.approval_state,
+            redacted_object_key=record.redacted_object_key,
+            redacted_text_key=record.redacted_text_key, title=row.title,
+            division_id=row.division_id, document_date=row.document_date)))
+
+
+def _actor(actor: Principal, client_ip: str | None) -> Actor:
+    return Actor(user_id=actor.user_id, role=actor.role.value, office_code=actor.office_code,
+                 client_ip=client_ip)
+
+
+# --- exemptions: approval by the Atasan PPID ---------------------------------------------------
+
+async def list_exemptions(*, uow: UnitOfWork, actor: Principal, state: str | None,
+                          limit: int) -> list[tuple[Decision, ReviewDocument]]:
+    """The current exemptions of the offices the actor approves for (PPID: every office)."""
+    stmt = (select(Decision, ReviewDocument)
+            .join(ReviewDocument, ReviewDocument.decision_id == Decision.decision_id)
+            .where(Decision.kip_category == KipCategory.DIKECUALIKAN.value))
+    if actor.role is not Role.PPID:
+        stmt = stmt.where(Decision.office_code.in_(sorted(actor.offices_with(APPROVE))))
+    if state is not None:
+        stmt = stmt.where(Decision.approval_state == state)
+    stmt = stmt.order_by(Decision.decided_at).limit(limit)
+    return [(d, r) for d, r in (await uow.session.execute(stmt)).all()]
+
+
+async def decide_approval(*, uow: UnitOfWork, decision_id: UUID, approve: bool,
+                          note: str | None, actor: Principal,
+                          client_ip: str | None = None) -> Decision:
+    """Approve or reject a pending exemption as the office's Atasan PPID."""
+    record = await uow.session.get(Decision, decision_id, with_for_update=True)
+    if record is None or not (can_read_office(actor, record.office_code)
+                              or actor.has_permission(APPROVE, record.office_code)):
+        raise ApiError.not_found("Pengecualian tidak ditemukan.")
+    if not actor.has_permission(APPROVE, record.office_code):
+        raise ApiError.forbidden("Persetujuan pengecualian hanya oleh pemegang izin "
+                                 "approve_exemption (Atasan PPID) untuk kantor ini.")
+    row = await uow.session.get(ReviewDocument, record.document_id, with_for_update=True)
+    if row is None or row.decision_id != record.decision_id:
+        raise ApiError(409, "decision_superseded",
+                       "Keputusan ini sudah digantikan oleh keputusan yang lebih baru.")
+    if record.approval_state != "pending":
+        raise ApiError(409, "not_pending", "Pengecualian ini tidak sedang menunggu persetujuan.")
+    now = datetime.now(UTC)
+    record.approval_state = "approved" if approve else "rejected"
+    record.approved_by = actor.user_id
+    record.approved_at = now
+    record.approval_note = note
+    if not approve:
+        # Back in front of an administrator; the document stays withheld meanwhile.
+        row.status = DocumentStatus.REOPENED.value
+        row.flag, row.flagged_at = "exemption_rejected", now
+    row.updated_at = now
+    await uow.session.flush()
+    await uow.audit(
+        actor=_actor(actor, client_ip), action="approve_exemption" if approve
+        else "reject_exemption", subject_type="decision", subject_id=record.decision_id,
+        reason=note, office_code=record.office_code,
+        detail={"document_id": str(record.document_id), "version": record.version})
+    await _announce(uow, row, record)
+    return record
+
+
+# --- office settings ---------------------------------------------------------------------------
+
+async def get_office_settings(*, uow: UnitOfWork, office_code: str,
+                              actor: Principal) -> OfficeSetting:
+    """An office's review settings (defaults when never set)."""
+    if not can_classify_office(actor, office_code):
+        raise ApiError.not_found("Kantor tidak ditemukan.")
+    setting = await uow.session.get(OfficeSetting, office_code)
+    return setting or OfficeSetting(office_code=office_code, exemption_requires_approval=False)
+
+
+async def set_office_settings(*, uow: UnitOfWork, office_code: str,
+                              exemption_requires_approval: bool, actor: Principal,
+                              client_ip: str | None = None) -> OfficeSetting:
+    """Change an office's review settings (its own admin or PPID)."""
+    if not can_classify_office(actor, office_code):
+        raise ApiError.not_found("Kantor tidak ditemukan.")
+    now = datetime.now(UTC)
+    stmt = pg_insert(OfficeSetting).values(
+        office_code=office_code, exemption_requires_approval=exemption_requires_approval,
+        updated_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[OfficeSetting.office_code],
+        set_={"exemption_requires_approval": exemption_requires_approval, "updated_at": now})
+    await uow.session.execute(stmt)
+    await uow.audit(actor=_actor(actor, client_ip), action="office_settings",
+                    subject_type="office", subject_id=office_code, office_code=office_code,
+                    detail={"exemption_requires_approval": exemption_requires_approval})
+    return OfficeSetting(office_code=office_code,
+                         exemption_requires_approval=exemption_requires_approval)
 
 
 async def _reviewable(uow: UnitOfWork, document_id: UUID, actor: Principal, *,

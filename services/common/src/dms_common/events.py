@@ -58,7 +58,10 @@ class KipCategory(StrEnum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A tolerant reader: a consumer still running the previous release must read events of
+    # the next one that only added optional fields (a deploy restarts services one by one).
+    # Anything else is a breaking change and bumps `schema_version`.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 # --- payloads ---------------------------------------------------------------
@@ -113,6 +116,8 @@ class DocumentClassifiedPayload(_Model):
     legal_basis: str | None = None
     exempt_until: date | None = None
     exempt_public_description: str | None = None
+    # The consequence test's answer to "what would disclosure cause" (a DIK column).
+    exempt_consequence: str | None = None
     approval_state: Literal["not_required", "pending", "approved", "rejected"] = "not_required"
     redacted_object_key: str | None = None
     redacted_text_key: str | None = None

@@ -217,7 +217,8 @@ async def dik_entries(container: Container, *, office: str | None) -> list[regis
         nomor=nomor, office_code=e.office_code,
         office_name=offices.get(e.office_code, f"Kantor {e.office_code}"),
         public_description=e.public_description, legal_basis=e.legal_basis,
-        consequence_summary=None, exempt_until=e.exempt_until, decided_at=e.decided_at)
+        consequence_summary=e.consequence, exempt_until=e.exempt_until,
+        decided_at=e.decided_at)
         for nomor, e in enumerate(rows, start=1)]
 
 

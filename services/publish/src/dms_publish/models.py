@@ -48,6 +48,7 @@ class Publication(Base):
     legal_basis: Mapped[str | None] = mapped_column(Text)
     exempt_until: Mapped[date | None] = mapped_column(Date)
     exempt_public_description: Mapped[str | None] = mapped_column(Text)
+    exempt_consequence: Mapped[str | None] = mapped_column(Text)
     approval_state: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -2,11 +2,13 @@
 
 Key convention (relied upon here, produced by classify), under the version's prefix
 `{office}/{document_id}/{version}/derived/`:
-- page images of a document published without redaction: `page-{n}.png` (n from 1);
-- page images of a redacted publication: `redacted/page-{n}.png` — and only those:
+- page images of a document published without redaction: `previews/page-{n}.png` (n from 1);
+- page images of a redacted publication: `redacted-previews/page-{n}.png` — and only those:
   a redacted publication never falls back to the unredacted pages;
-- a table (CSV/XLSX): `table.json`, or `redacted/table.json` for a redacted publication,
-  shaped `{"columns": [str], "rows": [[str|number|null]], "truncated": bool}`.
+- a table (CSV/XLSX/ODS) of a document published without redaction: `table.json`, shaped
+  `{"sheets": [{"name": str, "rows": [[cell]], "truncated": bool}]}` (the first row of the
+  first sheet is its header) or `{"columns": [str], "rows": [[cell]], "truncated": bool}`.
+  A redacted publication has no table object: only what survived redaction is shown.
 When no table object exists, the table is read from the public file itself (which is
 the redacted copy when there is one), up to a size limit.
 """
@@ -32,18 +34,21 @@ CSV_TYPES = {"text/csv", "application/csv", "text/plain"}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _prefix(row: Publication) -> str:
-    return "redacted/" if row.redacted_object_key else ""
+def _pages_folder(row: Publication) -> str:
+    return "redacted-previews/" if row.redacted_object_key else "previews/"
 
 
 def page_key(row: Publication, page: int) -> str:
     """Where the public image of page `page` of this publication lives."""
     return derived_key(row.office_code, row.document_id, row.version,
-                       f"{_prefix(row)}page-{page}.png")
+                       f"{_pages_folder(row)}page-{page}.png")
 
 
-def table_key(row: Publication) -> str:
-    return derived_key(row.office_code, row.document_id, row.version, f"{_prefix(row)}table.json")
+def table_key(row: Publication) -> str | None:
+    """The table classify derived from the original, or None for a redacted publication."""
+    if row.redacted_object_key:
+        return None
+    return derived_key(row.office_code, row.document_id, row.version, "table.json")
 
 
 async def list_pages(store: ObjectStore, row: Publication) -> list[int]:
@@ -71,6 +76,14 @@ def normalise_table(data: Any) -> Table | None:
     """Validate a table object; None if it is not one."""
     if not isinstance(data, dict):
         return None
+    sheets = data.get("sheets")
+    if isinstance(sheets, list) and sheets and isinstance(sheets[0], dict):
+        sheet_rows = sheets[0].get("rows")
+        if not isinstance(sheet_rows, list) or not sheet_rows or \
+                not isinstance(sheet_rows[0], list):
+            return None
+        data = {"columns": sheet_rows[0], "rows": sheet_rows[1:],
+                "truncated": bool(sheets[0].get("truncated")) or len(sheets) > 1}
     columns, rows = data.get("columns"), data.get("rows")
     if not isinstance(columns, list) or not isinstance(rows, list):
         return None
@@ -133,11 +146,15 @@ def is_tabular(content_type: str | None, filename: str | None) -> bool:
 
 async def load_table(store: ObjectStore, row: Publication) -> Table | None:
     """The publication's table: the derived object, else parsed from the public file."""
+    derived = table_key(row)
     try:
-        async with await store.open(table_key(row)) as reader:
-            if reader.size <= MAX_TABLE_SOURCE_BYTES:
-                raw = b"".join([chunk async for chunk in reader.iterate()])
-                return normalise_table(json.loads(raw))
+        if derived is not None:
+            async with await store.open(derived) as reader:
+                if reader.size <= MAX_TABLE_SOURCE_BYTES:
+                    raw = b"".join([chunk async for chunk in reader.iterate()])
+                    table = normalise_table(json.loads(raw))
+                    if table is not None:
+                        return table
     except (ObjectNotFound, ValueError):
         pass
     if not is_tabular(row.content_type, row.filename) or row.public_object_key is None:

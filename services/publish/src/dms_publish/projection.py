@@ -105,6 +105,7 @@ def merge_classified(row: Publication, event: DocumentClassified, *, now: dateti
     row.legal_basis = payload.legal_basis if exempt else None
     row.exempt_until = payload.exempt_until if exempt else None
     row.exempt_public_description = payload.exempt_public_description if exempt else None
+    row.exempt_consequence = payload.exempt_consequence if exempt else None
     current = PublicationState(row.state)
     state = next_state(current, payload.kip_category)
     row.state = state.value

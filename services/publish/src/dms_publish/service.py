@@ -231,6 +231,7 @@ class Exemption:
     office_code: str
     public_description: str | None
     legal_basis: str | None
+    consequence: str | None
     exempt_until: date | None
     decided_at: datetime | None
 
@@ -239,7 +240,8 @@ async def list_exemptions(*, uow: UnitOfWork, office: str | None = None) -> list
     """Every standing exemption for the DIK (withheld or withdrawn), oldest decision first."""
     # Only these columns are read: title, filename and keys never leave the database here.
     stmt = (select(Publication.office_code, Publication.exempt_public_description,
-                   Publication.legal_basis, Publication.exempt_until, Publication.decided_at)
+                   Publication.legal_basis, Publication.exempt_consequence,
+                   Publication.exempt_until, Publication.decided_at)
             .where(Publication.kip_category == KipCategory.DIKECUALIKAN.value,
                    Publication.state.in_([PublicationState.WITHHELD.value,
                                           PublicationState.WITHDRAWN.value]),
