@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.8
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: run stop status test test-deps test-unit lint servers deps versions
+.PHONY: run stop status test test-deps chaos test-unit lint servers deps versions
 
 ## run: provision and start the real servers, the four services and the gateway
 run: deps
@@ -28,6 +28,11 @@ test-deps:
 	@dpkg-query -W -f='$${Status}' chromium 2>/dev/null | grep -q "install ok installed" || \
 		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		  --no-install-recommends chromium fonts-dejavu-core; }
+
+## chaos: the kill test alone, e.g. `DMS_CHAOS_DOCS=10000 make chaos` for the full run
+chaos: deps test-deps
+	deploy/local/stack up
+	uv run pytest tests/chaos -s
 
 test-unit: deps
 	uv run pytest tests/unit

@@ -105,3 +105,15 @@ async def test_duplicate_points_at_the_existing_document_unless_kept(docs: DocsE
     # Another office may hold the same content without a conflict.
     elsewhere = await docs.upload("other", content)
     assert elsewhere.status_code == 201
+
+
+async def test_a_form_with_two_files_is_refused_and_nothing_stored(docs: DocsEnv) -> None:
+    before = await docs.objects("6302/")
+    response = await docs.client.post(
+        "/api/v1/documents", headers=docs.headers["staff"], data={"title": "Dua berkas"},
+        files=[("file", ("a.txt", b"isi pertama", "text/plain")),
+               ("file", ("b.txt", b"isi kedua", "text/plain"))])
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_form"
+    assert "satu berkas" in response.json()["message"]
+    assert await docs.objects("6302/") == before

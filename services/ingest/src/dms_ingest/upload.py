@@ -160,7 +160,11 @@ class StreamingForm:
     async def finish(self) -> dict[str, str]:
         """Read the rest of the body (fields after the file) and return every field."""
         while await self._pump():
-            self._events.clear()  # a second file part is ignored
+            if any(kind == "file" for kind, _ in self._events):
+                # Which of two files would be the document? Neither: the sender decides.
+                raise FormError("Satu unggahan hanya boleh berisi satu berkas; kirim berkas "
+                                "lainnya sebagai unggahan terpisah.")
+            self._events.clear()
         if not self._ended:
             raise FormError("Formulir tidak diakhiri dengan benar.")
         return self.fields

@@ -168,7 +168,7 @@ async def package_show(request: Request, container: Container,
 @router.get(CKAN + "/package_list", summary="CKAN package_list (ids of published documents)")
 async def package_list(container: Container,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-                       offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                       offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> dict[str, Any]:
     async with container.core.uow() as uow:
         ids = (await uow.session.execute(
             select(Publication.document_id)
