@@ -26,6 +26,8 @@ def test_every_design_prefix_is_routed_to_exactly_one_service() -> None:
     expected = {
         "/api/v1/auth/": "ingest", "/api/v1/offices": "ingest", "/api/v1/divisions": "ingest",
         "/api/v1/users": "ingest", "/api/v1/documents": "ingest", "/staf/": "ingest",
+        # Beyond DESIGN §3: the audit log of identity and documents, kept by ingest.
+        "/api/v1/audit": "ingest",
         "/api/v1/review/": "classify", "/api/v1/exemptions": "classify", "/admin/": "classify",
         "/api/v1/public/": "publish", "/": "publish",
         "/api/v1/search": "search", "/api/v1/search/": "search", "/cari": "search",
