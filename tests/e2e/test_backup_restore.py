@@ -10,6 +10,7 @@ import hashlib
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,9 +18,17 @@ import pytest
 from minio import Minio
 
 from dms_common.backup import BackupError, Target, create_backup, libpq_url, restore_backup
+from dms_common.identity.tokens import Principal, Role
+from dms_search.bootstrap import bootstrap
+from dms_search.index import IndexKind
+from dms_search.query import SearchRequest
+from dms_search.reindex import reindex
+from dms_search.service import search_internal, search_public
+from dms_search.settings import SearchSettings
+from tests.support.isolation import isolated
 from tests.support.pdf import make_pdf
 from tests.support.servers import ROOT, Endpoints, read_env_file
-from tests.support.stack import create_user, gateway_client
+from tests.support.stack import create_user, eventually, gateway_client
 
 
 def _psql(url: str, sql: str) -> str:
@@ -132,3 +141,86 @@ def test_a_tampered_backup_is_refused(source: Target, empty_target: Target,
         restore_backup(target=empty_target, folder=folder)
     assert _psql(empty_target.database_url,
                  "SELECT count(*) FROM pg_namespace WHERE nspname = 'ingest'") == "0"
+
+
+DIP = {"summary": "Laporan pengawasan yang dipulihkan", "holder_unit": "Sekretariat",
+       "responsible": "Kepala Sekretariat", "created_place_time": "Martapura, 2026",
+       "available_forms": ["softcopy"], "retention": "5 tahun"}
+EXEMPTION = {"exempt_information": "Identitas pelapor", "legal_basis": "Pasal 17 huruf h",
+             "consequence": "Pelapor dapat terancam", "public_interest": "Perlindungan pelapor",
+             "exempt_until": "2031-12-31", "place": "Martapura"}
+
+
+async def _decided(client: httpx.AsyncClient, admin: dict[str, str], title: str,
+                   decision: dict[str, object]) -> str:
+    document_id = await _upload_titled(client, admin, title)
+
+    async def settled() -> bool:
+        got = await client.get(f"/api/v1/documents/{document_id}", headers=admin)
+        return got.json()["status"] in ("extracted", "extraction_failed")
+
+    await eventually(settled, what=f"{title} extracted", timeout=90)
+    answer = await client.post(f"/api/v1/review/documents/{document_id}/decisions",
+                               headers=admin, json=decision)
+    assert answer.status_code == 201, answer.text
+    return document_id
+
+
+async def _upload_titled(client: httpx.AsyncClient, headers: dict[str, str], title: str) -> str:
+    response = await client.post(
+        "/api/v1/documents", headers=headers, data={"title": title, "document_date": "2026-11-02"},
+        files={"file": ("isi.pdf", make_pdf([title, str(uuid.uuid4())]), "application/pdf")})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_a_restored_stack_finds_what_was_public_and_never_what_was_exempt(
+        source: Target, empty_target: Target, tmp_path: Path, servers: Endpoints) -> None:
+    tag = uuid.uuid4().hex[:8]
+    public_title, secret_title = f"Rekap pulih{tag}", f"Laporan kanarirahasia{tag}"
+    async with gateway_client() as client:
+        admin = (await create_user(client, role="office_admin", office="6303")).headers
+        public = await _decided(client, admin, public_title,
+                                {"kip_category": "setiap_saat", "dip": DIP})
+        secret = await _decided(client, admin, secret_title,
+                                {"kip_category": "dikecualikan", "consequence_test": EXEMPTION})
+
+        async def searchable() -> bool:
+            found = (await client.get("/api/v1/search", params={"q": f"pulih{tag}"})).json()
+            return any(hit["id"] == public for hit in found["hits"])
+
+        await eventually(searchable, what="the public document in search", timeout=90)
+
+    folder = tmp_path / "cadangan"
+    create_backup(target=source, folder=folder)
+    restore_backup(target=empty_target, folder=folder)
+
+    # The search service on the restored database and bucket, with fresh, empty indices,
+    # rebuilt the way `stack restore` does it.
+    async with isolated(servers) as iso:
+        settings = iso.settings(
+            SearchSettings, db_schema_suffix="", s3_bucket=empty_target.s3_bucket,
+            database_url=empty_target.database_url.replace("postgresql://",
+                                                           "postgresql+asyncpg://", 1))
+        app = await bootstrap(settings)
+        try:
+            for kind in (IndexKind.INTERNAL, IndexKind.PUBLIC):
+                report = await reindex(app=app, kind=kind)
+                assert report.copied > 0, f"nothing rebuilt into {kind}"
+            public_hits = await search_public(index=app.index,
+                                              request=SearchRequest(q=f"pulih{tag}"))
+            assert [hit.id for hit in public_hits.hits] == [public]
+            canary = await search_public(index=app.index,
+                                         request=SearchRequest(q=f"kanarirahasia{tag}"))
+            assert canary.total == 0, "the exempt title is in the restored public index"
+            by_title = await search_public(index=app.index, request=SearchRequest(
+                q=secret_title, limit=100))
+            assert secret not in [hit.id for hit in by_title.hits]
+            ppid = Principal(user_id=uuid.uuid4(), role=Role.PPID, office_code="63",
+                             division_id=None, permissions=frozenset(), jti="uji",
+                             expires_at=datetime.now(UTC) + timedelta(minutes=5))
+            internal = await search_internal(index=app.index, actor=ppid,
+                                             request=SearchRequest(q=f"kanarirahasia{tag}"))
+            assert [hit.id for hit in internal.hits] == [secret]
+        finally:
+            await app.close()
