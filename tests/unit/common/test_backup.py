@@ -34,3 +34,13 @@ def test_a_folder_without_a_manifest_is_not_a_backup(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 99}))
     with pytest.raises(BackupError, match="tidak dikenal"):
         restore_backup(target=target, folder=tmp_path)
+
+
+def test_the_database_password_travels_in_the_environment_not_in_arguments() -> None:
+    from dms_common.backup import _pg_connection
+
+    target = Target(database_url="postgresql://dms:rah%40sia@127.0.0.1:5432/dms",
+                    s3_endpoint="x", s3_access_key="a", s3_secret_key="b", s3_bucket="c")
+    url, env = _pg_connection(target)
+    assert url == "postgresql://dms@127.0.0.1:5432/dms"
+    assert env["PGPASSWORD"] == "rah@sia"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import urlopen
 
 from minio import Minio
@@ -86,6 +87,18 @@ def libpq_url(url: str) -> str:
     return urlunsplit(parts._replace(scheme="postgresql"))
 
 
+def _pg_connection(target: Target) -> tuple[str, dict[str, str]]:
+    """The URL without its password, and an environment carrying it (never in `ps` output)."""
+    parts = urlsplit(target.database_url)
+    env = dict(os.environ)
+    if parts.password:
+        env["PGPASSWORD"] = unquote(parts.password)
+        host = parts.hostname or ""
+        netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts), env
+
+
 def _pg_tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
@@ -94,8 +107,9 @@ def _pg_tool(name: str) -> str:
 
 
 def _psql_value(target: Target, sql: str) -> str:
-    result = subprocess.run([_pg_tool("psql"), "-XAtq", "-d", target.database_url, "-c", sql],
-                            capture_output=True, text=True, check=False)
+    url, env = _pg_connection(target)
+    result = subprocess.run([_pg_tool("psql"), "-XAtq", "-d", url, "-c", sql],
+                            capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         raise BackupError(f"psql gagal: {result.stderr.strip()}")
     return result.stdout.strip()
@@ -143,9 +157,10 @@ def create_backup(*, target: Target, folder: Path,
                                 "schemas": [], "objects": [], "registers": []}
     for schema in _existing_schemas(target):
         dump = folder / "db" / f"{schema.removesuffix(target.schema_suffix)}.dump"
+        url, env = _pg_connection(target)
         result = subprocess.run([_pg_tool("pg_dump"), "--format=custom", f"--schema={schema}",
-                                 f"--file={dump}", "-d", target.database_url],
-                                capture_output=True, text=True, check=False)
+                                 f"--file={dump}", "-d", url],
+                                capture_output=True, text=True, check=False, env=env)
         if result.returncode != 0:
             raise BackupError(f"pg_dump skema {schema} gagal: {result.stderr.strip()}")
         manifest["schemas"].append({"schema": schema.removesuffix(target.schema_suffix),
@@ -228,10 +243,10 @@ def restore_backup(*, target: Target, folder: Path, force: bool = False) -> dict
         schema = entry["schema"] + target.schema_suffix
         if schema in present:
             _psql_value(target, f'DROP SCHEMA "{schema}" CASCADE')
+        url, env = _pg_connection(target)
         result = subprocess.run([_pg_tool("pg_restore"), "--exit-on-error", "--no-owner",
-                                 "--no-privileges", "-d", target.database_url,
-                                 str(folder / entry["file"])],
-                                capture_output=True, text=True, check=False)
+                                 "--no-privileges", "-d", url, str(folder / entry["file"])],
+                                capture_output=True, text=True, check=False, env=env)
         if result.returncode != 0:
             raise BackupError(f"pg_restore skema {schema} gagal: {result.stderr.strip()}")
         _say(f"skema {schema}: dipulihkan")
