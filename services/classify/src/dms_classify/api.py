@@ -132,7 +132,8 @@ async def decision_history(document_id: UUID, user: CurrentUser,
 @router.post("/documents/{document_id}/decisions", response_model=DecisionOut, status_code=201,
              summary="Classify (or reclassify) the document's current version",
              responses={**_ERRORS,
-                        409: {"description": "The version decided on has been superseded"},
+                        409: {"description": "The version decided on has been superseded, "
+                                             "or the uploader retracted the document"},
                         422: {"description": "Invalid decision: missing DIP fields, or "
                                              "`dikecualikan` without a complete consequence "
                                              "test (one message per missing field)"}})

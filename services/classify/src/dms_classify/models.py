@@ -43,6 +43,8 @@ class DocumentStatus(StrEnum):
     CLASSIFIED = "classified"
     # Decided before, back in front of an administrator (see `flag` for why).
     REOPENED = "reopened"
+    # Taken back by its uploader (a `retracted` event): out of the queue, no decision taken.
+    RETRACTED = "retracted"
 
 
 # Statuses that still wait for an administrator's decision.
@@ -131,6 +133,24 @@ class Decision(Base):
     decided_role: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
+
+
+class Retraction(Base):
+    """An uploader's retraction of a document, as ingest announced it (final for the document).
+
+    Kept apart from `documents` because it may arrive before the upload it is about.
+    """
+
+    __tablename__ = "retractions"
+
+    document_id: Mapped[UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    office_code: Mapped[str] = mapped_column(Text)
+    # Ingest's per-document counter, the one `documents.received_seq` holds too.
+    seq: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    retracted_by: Mapped[UUID]
+    retracted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class OfficeSetting(Base):

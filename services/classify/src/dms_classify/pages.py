@@ -34,7 +34,7 @@ NAV = (NavItem("/admin/", "Antrean"), NavItem("/admin/pengecualian", "Persetujua
        NavItem("/admin/laporan", "Laporan provinsi"), NavItem("/staf/", "Halaman staf"))
 STATUS_LABELS = {
     "received": "Diterima", "extracted": "Siap ditinjau", "extraction_failed": "Gagal dibaca",
-    "reopened": "Ditinjau ulang", "classified": "Diklasifikasi",
+    "reopened": "Ditinjau ulang", "classified": "Diklasifikasi", "retracted": "Ditarik",
 }
 FLAG_LABELS = {
     "exemption_expired": "Masa pengecualian berakhir", "exemption_expiring": "Segera berakhir",

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from dms_classify.extraction import (
@@ -29,6 +29,7 @@ from dms_classify.models import (
     Decision,
     DocumentStatus,
     OfficeSetting,
+    Retraction,
     ReviewDocument,
 )
 from dms_classify.sandbox import ExtractionOutput, Sandbox, extract_object
@@ -43,6 +44,7 @@ from dms_common.events import (
     DocumentExtracted,
     DocumentExtractedPayload,
     DocumentReceived,
+    DocumentRetracted,
     FindingsSummary,
     KipCategory,
 )
@@ -66,7 +68,15 @@ _TEXT_CHUNK = 256 * 1024
 async def receive_document(*, uow: UnitOfWork, store: ObjectStore, event: DocumentReceived,
                            limits: ExtractionLimits, sandbox: Sandbox | None = None) -> bool:
     """Merge a received version into its review row, extract it and suggest; False if stale."""
+    await _lock_document(uow, event.document_id)
     if not await _merge_received(uow, event):
+        return False
+    if await _retracted_since(uow, event.document_id, event.seq):
+        # The retraction overtook its upload: the row is kept, nothing is extracted.
+        await uow.session.execute(
+            update(ReviewDocument).where(ReviewDocument.document_id == event.document_id)
+            .values(status=DocumentStatus.RETRACTED.value)
+            .execution_options(synchronize_session=False))
         return False
     try:
         output = await extract_object(store=store, key=event.payload.object_key,
@@ -85,6 +95,58 @@ async def receive_document(*, uow: UnitOfWork, store: ObjectStore, event: Docume
         model=await load_model(uow, event.office_code))
     await _record_extraction(uow, event, output=output, keys=keys, findings=findings,
                              suggestion=suggestion)
+    return True
+
+
+async def _lock_document(uow: UnitOfWork, document_id: UUID) -> None:
+    """Serialise this transaction with others about the same document, row or no row yet.
+
+    `received` and `retracted` come on different topics and may be handled at the
+    same moment; without this, each could miss the other's uncommitted row.
+    """
+    await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                              {"key": f"classify.document:{document_id}"})
+
+
+async def _retracted_since(uow: UnitOfWork, document_id: UUID, seq: int) -> bool:
+    """Tell whether the uploader retracted the document after the upload of `seq`."""
+    retracted_seq = (await uow.session.execute(
+        select(Retraction.seq).where(Retraction.document_id == document_id))).scalar()
+    return retracted_seq is not None and retracted_seq > seq
+
+
+async def retract_document(*, uow: UnitOfWork, event: DocumentRetracted) -> bool:
+    """Record the uploader's retraction and take the document out of review; False if stale.
+
+    A document already decided keeps its decisions and nothing is announced
+    again: publish learns of the retraction from the same event.
+    """
+    await _lock_document(uow, event.document_id)
+    payload = event.payload
+    values: dict[str, Any] = {
+        "document_id": event.document_id, "version": event.version,
+        "office_code": event.office_code, "seq": event.seq, "reason": payload.reason,
+        "retracted_by": payload.retracted_by, "retracted_at": payload.retracted_at,
+    }
+    insert = pg_insert(Retraction).values(**values)
+    applied = (await uow.session.execute(insert.on_conflict_do_update(
+        index_elements=[Retraction.document_id],
+        set_={name: insert.excluded[name] for name in values if name != "document_id"},
+        where=Retraction.seq < insert.excluded.seq,
+    ).returning(Retraction.document_id))).first()
+    if applied is None:
+        return False
+    row = await uow.session.get(ReviewDocument, event.document_id, with_for_update=True)
+    if row is not None and row.received_seq < event.seq:
+        was = row.status
+        row.status = DocumentStatus.RETRACTED.value
+        row.flag = None
+        row.flagged_at = None
+        row.updated_at = datetime.now(UTC)
+        if row.decision_id is not None:
+            log.info("document retracted after its decision", extra={
+                "document_id": str(row.document_id), "status": was,
+                "decision_id": str(row.decision_id)})
     return True
 
 
@@ -359,6 +421,7 @@ async def classify_document(*, uow: UnitOfWork, document_id: UUID, decision: Dec
                             redacted: RedactedCopy | None = None) -> Decision:
     """Record a KIP decision on a document's current version and announce it."""
     row = await _reviewable(uow, document_id, actor, lock=True)
+    _refuse_retracted(row)
     if decision.version is not None and decision.version != row.version:
         raise ApiError(409, "version_superseded",
                        f"Dokumen sudah memiliki versi {row.version}. Muat ulang dan "
@@ -457,6 +520,7 @@ async def decide_approval(*, uow: UnitOfWork, decision_id: UUID, approve: bool,
     if row is None or row.decision_id != record.decision_id:
         raise ApiError(409, "decision_superseded",
                        "Keputusan ini sudah digantikan oleh keputusan yang lebih baru.")
+    _refuse_retracted(row)
     if record.approval_state != "pending":
         raise ApiError(409, "not_pending", "Pengecualian ini tidak sedang menunggu persetujuan.")
     now = datetime.now(UTC)
@@ -509,6 +573,13 @@ async def set_office_settings(*, uow: UnitOfWork, office_code: str,
                     detail={"exemption_requires_approval": exemption_requires_approval})
     return OfficeSetting(office_code=office_code,
                          exemption_requires_approval=exemption_requires_approval)
+
+
+def _refuse_retracted(row: ReviewDocument) -> None:
+    if row.status == DocumentStatus.RETRACTED.value:
+        raise ApiError(409, "document_retracted",
+                       "Dokumen sudah ditarik oleh pengunggahnya dan tidak dapat "
+                       "diklasifikasikan lagi.")
 
 
 async def _reviewable(uow: UnitOfWork, document_id: UUID, actor: Principal, *,

@@ -30,6 +30,7 @@ class Topic(StrEnum):
     CLASSIFIED = "dms.document.classified"
     PUBLISHED = "dms.document.published"
     WITHDRAWN = "dms.document.withdrawn"
+    RETRACTED = "dms.document.retracted"
     IDENTITY_CHANGED = "dms.identity.changed"
 
     @property
@@ -43,6 +44,7 @@ def dlq_topic(topic: str) -> str:
 
 DOCUMENT_TOPICS: tuple[Topic, ...] = (
     Topic.RECEIVED, Topic.EXTRACTED, Topic.CLASSIFIED, Topic.PUBLISHED, Topic.WITHDRAWN,
+    Topic.RETRACTED,
 )
 
 
@@ -137,6 +139,14 @@ class DocumentWithdrawnPayload(_Model):
     reason: str
 
 
+class DocumentRetractedPayload(_Model):
+    """An uploader took back a document before review; it is final for the document."""
+
+    reason: str
+    retracted_by: UUID
+    retracted_at: datetime
+
+
 class IdentityKind(StrEnum):
     USER = "user"
     OFFICE = "office"
@@ -216,6 +226,13 @@ class DocumentWithdrawn(DocumentEvent):
     payload: DocumentWithdrawnPayload
 
 
+class DocumentRetracted(DocumentEvent):
+    # Emitted by ingest with the same per-document seq as `received`.
+    TOPIC = Topic.RETRACTED
+    event_type: Literal["dms.document.retracted"]
+    payload: DocumentRetractedPayload
+
+
 class IdentityChanged(Event):
     TOPIC = Topic.IDENTITY_CHANGED
     event_type: Literal["dms.identity.changed"]
@@ -230,7 +247,7 @@ class IdentityChanged(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TOPIC.value: cls
     for cls in (DocumentReceived, DocumentExtracted, DocumentClassified, DocumentPublished,
-                DocumentWithdrawn, IdentityChanged)
+                DocumentWithdrawn, DocumentRetracted, IdentityChanged)
 }
 
 # (event_type, old schema_version) -> function turning that raw dict into the

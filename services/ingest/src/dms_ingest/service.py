@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dms_common.db.tables import CoreTables
@@ -15,6 +15,8 @@ from dms_common.db.uow import Actor, UnitOfWork
 from dms_common.events import (
     DocumentReceived,
     DocumentReceivedPayload,
+    DocumentRetracted,
+    DocumentRetractedPayload,
     Event,
 )
 from dms_common.identity.tokens import Role
@@ -49,17 +51,25 @@ async def find_duplicate(*, uow: UnitOfWork, office_code: str, sha256: str) -> u
 async def receive_document(*, uow: UnitOfWork, new: NewDocument, actor: Actor) -> Document:
     """Record an uploaded document and its first version, and announce it."""
     assert actor.user_id is not None
+    now = datetime.now(UTC)
     document = Document(
         id=new.document_id, office_code=new.office_code, division_id=new.division_id,
         title=new.title, description=new.description, document_date=new.document_date,
         tags=new.tags, uploader_id=actor.user_id, current_version=1, status="received",
-        kip_category=None, status_seqs={})
-    uow.session.add(document)
-    uow.session.add(DocumentVersion(
+        kip_category=None, status_seqs={}, created_at=now, updated_at=now, retracted_at=None,
+        retracted_by=None)
+    # Plain inserts rather than the ORM's flush: this runs once per upload, and the unit-of-work
+    # bookkeeping cost more than the statements. The returned object is not attached.
+    await uow.session.execute(insert(Document).values(
+        id=document.id, office_code=document.office_code, division_id=document.division_id,
+        title=document.title, description=document.description,
+        document_date=document.document_date, tags=document.tags,
+        uploader_id=document.uploader_id, current_version=1, status="received",
+        status_seqs={}, created_at=now, updated_at=now))
+    await uow.session.execute(insert(DocumentVersion).values(
         id=uuid.uuid4(), document_id=new.document_id, version=1, office_code=new.office_code,
         filename=new.filename, content_type=new.content_type, size=new.size, sha256=new.sha256,
-        object_key=new.object_key, uploader_id=actor.user_id))
-    await uow.session.flush()
+        object_key=new.object_key, uploader_id=actor.user_id, created_at=now))
     await uow.emit(DocumentReceived.build(
         document_id=new.document_id, version=1, office_code=new.office_code,
         payload=DocumentReceivedPayload(
@@ -206,10 +216,17 @@ async def retract_document(*, uow: UnitOfWork, document_id: uuid.UUID, reason: s
     if document.status not in UNREVIEWED:
         raise DocumentConflict("already_reviewed", "Dokumen sudah ditinjau (status "
                                f"{document.status}) dan tidak dapat ditarik lagi.")
-    document.retracted_at = datetime.now(UTC)
+    retracted_at = datetime.now(UTC)
+    document.retracted_at = retracted_at
     document.retracted_by = actor.user_id
     document.status = "retracted"
-    document.updated_at = document.retracted_at
+    document.updated_at = retracted_at
+    # The other services hold the document too: tell them, with the seq `received` counts on.
+    await uow.emit(DocumentRetracted.build(
+        document_id=document.id, version=document.current_version,
+        office_code=document.office_code,
+        payload=DocumentRetractedPayload(reason=reason, retracted_by=actor.user_id,
+                                         retracted_at=retracted_at)))
     await uow.audit(actor=actor, action="retract", subject_type="document",
                     subject_id=document.id, office_code=document.office_code, reason=reason,
                     detail={"version": document.current_version})

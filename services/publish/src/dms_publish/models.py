@@ -1,7 +1,7 @@
 """The publish service's tables, in its own schema "publish".
 
 One row per document (`publications`): what the service has merged from the
-`received` and `classified` events, the publication derived from it, and the
+`received`, `classified` and `retracted` events, the publication derived from it, and the
 last `seq` applied from each source topic.
 """
 
@@ -58,13 +58,16 @@ class Publication(Base):
     object_key: Mapped[str | None] = mapped_column(Text)
     file_version: Mapped[int | None] = mapped_column(Integer)
     redacted_object_key: Mapped[str | None] = mapped_column(Text)
-    # pending | published | withheld | withdrawn (see projection.PublicationState)
+    # pending | published | withheld | withdrawn | retracted (see projection.PublicationState)
     state: Mapped[str] = mapped_column(Text, server_default="pending")
     publication_id: Mapped[UUID | None] = mapped_column(Uuid)
     public_object_key: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     received_seq: Mapped[int] = mapped_column(Integer, server_default="0")
     classified_seq: Mapped[int] = mapped_column(Integer, server_default="0")
+    # From `retracted` (ingest's counter); the uploader's retraction is final.
+    retracted_seq: Mapped[int] = mapped_column(Integer, server_default="0")
+    retracted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
 

@@ -4,6 +4,10 @@ Each source topic has its own `seq` column: an event whose seq is not newer than
 the one the row holds from that topic is stale and changes nothing. The
 publication state is derived from the row and the decision being merged, so
 replays and cross-topic reordering leave the same row behind.
+
+A retraction by the uploader is final (ingest accepts no new version of a
+retracted document): once the row holds one, no decision publishes the
+document, whichever arrived first, and a live publication is withdrawn.
 """
 
 from __future__ import annotations
@@ -12,7 +16,12 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from dms_common.events import DocumentClassified, DocumentReceived, KipCategory
+from dms_common.events import (
+    DocumentClassified,
+    DocumentReceived,
+    DocumentRetracted,
+    KipCategory,
+)
 from dms_common.storage import original_key
 from dms_publish.models import Publication
 
@@ -22,6 +31,7 @@ class PublicationState(StrEnum):
     PUBLISHED = "published"
     WITHHELD = "withheld"  # exempt and never public
     WITHDRAWN = "withdrawn"  # was public, exempt now
+    RETRACTED = "retracted"  # taken back by its uploader; never public again
 
 
 class Change(StrEnum):
@@ -30,13 +40,14 @@ class Change(StrEnum):
     NONE = "none"
     PUBLISHED = "published"  # a publication was created or updated
     WITHDRAWN = "withdrawn"
+    RETRACTED = "retracted"  # withdrawn because the uploader retracted the document
 
 
 def new_row(document_id: UUID, office_code: str, version: int) -> Publication:
     """A row for a document nothing has been merged into yet."""
     return Publication(document_id=document_id, office_code=office_code, version=version,
                        title="", state=PublicationState.PENDING.value, received_seq=0,
-                       classified_seq=0)
+                       classified_seq=0, retracted_seq=0)
 
 
 def next_state(current: PublicationState, category: KipCategory) -> PublicationState:
@@ -46,6 +57,11 @@ def next_state(current: PublicationState, category: KipCategory) -> PublicationS
     if current in (PublicationState.PUBLISHED, PublicationState.WITHDRAWN):
         return PublicationState.WITHDRAWN
     return PublicationState.WITHHELD
+
+
+def is_retracted(row: Publication) -> bool:
+    """Tell whether the uploader retracted the document (final, whatever arrives later)."""
+    return row.retracted_seq > 0
 
 
 def public_object_key(row: Publication) -> str:
@@ -106,6 +122,8 @@ def merge_classified(row: Publication, event: DocumentClassified, *, now: dateti
     row.exempt_until = payload.exempt_until if exempt else None
     row.exempt_public_description = payload.exempt_public_description if exempt else None
     row.exempt_consequence = payload.exempt_consequence if exempt else None
+    if is_retracted(row):
+        return _retract(row, now=now)
     current = PublicationState(row.state)
     state = next_state(current, payload.kip_category)
     row.state = state.value
@@ -119,4 +137,23 @@ def merge_classified(row: Publication, event: DocumentClassified, *, now: dateti
     if state is PublicationState.WITHDRAWN and current is PublicationState.PUBLISHED:
         row.withdrawn_at = now
         return Change.WITHDRAWN
+    return Change.NONE
+
+
+def merge_retracted(row: Publication, event: DocumentRetracted, *, now: datetime) -> Change:
+    """Merge the uploader's retraction: never published from now on, withdrawn if it was."""
+    if event.seq <= row.retracted_seq:
+        return Change.NONE
+    row.retracted_seq = event.seq
+    row.retracted_at = event.payload.retracted_at
+    row.office_code = event.office_code
+    return _retract(row, now=now)
+
+
+def _retract(row: Publication, *, now: datetime) -> Change:
+    current = PublicationState(row.state)
+    row.state = PublicationState.RETRACTED.value
+    if current is PublicationState.PUBLISHED:
+        row.withdrawn_at = now
+        return Change.RETRACTED
     return Change.NONE

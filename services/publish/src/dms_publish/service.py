@@ -22,6 +22,7 @@ from dms_common.events import (
     DocumentPublished,
     DocumentPublishedPayload,
     DocumentReceived,
+    DocumentRetracted,
     DocumentWithdrawn,
     DocumentWithdrawnPayload,
     IdentityKind,
@@ -35,11 +36,14 @@ from dms_publish.projection import (
     PublicationState,
     merge_classified,
     merge_received,
+    merge_retracted,
     new_row,
 )
 
 _SYSTEM = Actor.system("publish")
 WITHDRAWN_REASON = "dikecualikan"
+# A fixed word, not the uploader's own reason: webhook subscribers outside DMS receive it.
+RETRACTED_REASON = "ditarik"
 NOT_PUBLISHED = "Dokumen tidak ditemukan atau tidak dipublikasikan."
 
 
@@ -63,6 +67,14 @@ async def apply_decision(*, uow: UnitOfWork, event: DocumentClassified) -> Chang
     """Merge a classification decision and publish, withhold or withdraw accordingly."""
     row = await _lock_row(uow, event)
     change = merge_classified(row, event, now=datetime.now(UTC))
+    await _announce(uow, row, change)
+    return change
+
+
+async def apply_retraction(*, uow: UnitOfWork, event: DocumentRetracted) -> Change:
+    """Merge the uploader's retraction: never publish the document, withdraw it if public."""
+    row = await _lock_row(uow, event)
+    change = merge_retracted(row, event, now=datetime.now(UTC))
     await _announce(uow, row, change)
     return change
 
@@ -93,12 +105,13 @@ async def _announce(uow: UnitOfWork, row: Publication, change: Change) -> None:
                                              public_object_key=row.public_object_key)))
         action, reason = "publish", None
     else:
+        reason = RETRACTED_REASON if change is Change.RETRACTED else WITHDRAWN_REASON
         emitted = await uow.emit(DocumentWithdrawn.build(
             document_id=row.document_id, version=row.version, office_code=row.office_code,
             payload=DocumentWithdrawnPayload(publication_id=row.publication_id,
                                              public_object_key=row.public_object_key,
-                                             reason=WITHDRAWN_REASON)))
-        action, reason = "withdraw", WITHDRAWN_REASON
+                                             reason=reason)))
+        action = "withdraw"
     await uow.audit(actor=_SYSTEM, action=action, subject_type="document",
                     subject_id=row.document_id, reason=reason, office_code=row.office_code,
                     detail={"publication_id": str(row.publication_id),

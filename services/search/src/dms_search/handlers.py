@@ -31,5 +31,6 @@ def build_handlers(app: SearchApp) -> dict[str, Handler]:
         Topic.CLASSIFIED.value: handle_document_event,
         Topic.PUBLISHED.value: handle_document_event,
         Topic.WITHDRAWN.value: handle_document_event,
+        Topic.RETRACTED.value: handle_document_event,
         Topic.IDENTITY_CHANGED.value: apply_identity_changed,
     }

@@ -1,6 +1,6 @@
 """The search service's tables, in its own schema: a projection of each document.
 
-One row per document, merged from the five document events. Each source topic
+One row per document, merged from the six document events. Each source topic
 has its own `*_seq` column, so a stale or repeated event is recognised per
 topic; `revision` grows by one with every applied event and is the external
 version of the document in OpenSearch.
@@ -67,6 +67,8 @@ class SearchDocument(Base):
     classified_seq: Mapped[int]
     published_seq: Mapped[int]
     withdrawn_seq: Mapped[int]
+    # From `retracted` (ingest's counter, the one `received_seq` holds too).
+    retracted_seq: Mapped[int] = mapped_column(server_default="0")
     revision: Mapped[int]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 

@@ -6,6 +6,9 @@ from its topic, and the document's state is derived from the row afterwards,
 never from the order of arrival. `published` and `withdrawn` come from one
 emitter with one per-document counter, so whichever of the two has the higher
 seq is the newer: a `withdrawn` that arrives before its `published` still wins.
+`retracted` and `received` share ingest's counter: a retraction newer than the
+upload it is about takes the document out of every public surface for good,
+whichever of the other events arrive before or after it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dms_common.events import (
     DocumentExtracted,
     DocumentPublished,
     DocumentReceived,
+    DocumentRetracted,
     DocumentWithdrawn,
     KipCategory,
 )
@@ -35,6 +39,7 @@ class DocumentStatus(StrEnum):
     PUBLISHED = "published"
     WITHHELD = "withheld"
     WITHDRAWN = "withdrawn"
+    RETRACTED = "retracted"
 
 
 def new_document(document_id: UUID, office_code: str) -> SearchDocument:
@@ -47,7 +52,7 @@ def new_document(document_id: UUID, office_code: str) -> SearchDocument:
         redacted_text_key=None, redacted_object_key=None, publication_id=None,
         status=DocumentStatus.RECEIVED.value, published=False, withdrawn=False,
         received_seq=0, extracted_seq=0, classified_seq=0, published_seq=0, withdrawn_seq=0,
-        revision=0)
+        retracted_seq=0, revision=0)
     derive(document)
     return document
 
@@ -82,6 +87,10 @@ def apply_event(document: SearchDocument, event: DocumentEvent) -> bool:
             if event.seq <= document.withdrawn_seq:
                 return False
             document.withdrawn_seq = event.seq
+        case DocumentRetracted():
+            if event.seq <= document.retracted_seq:
+                return False
+            document.retracted_seq = event.seq
         case _:
             raise TypeError(f"search does not consume {type(event).__name__}")
     document.office_code = event.office_code
@@ -123,16 +132,23 @@ def category_is_public(document: SearchDocument) -> bool:
     return document.kip_category is not None and KipCategory(document.kip_category).is_public
 
 
+def is_retracted(document: SearchDocument) -> bool:
+    """Tell whether the uploader retracted the document after its newest upload."""
+    return document.retracted_seq > document.received_seq
+
+
 def derive(document: SearchDocument) -> None:
     """Set status, published and withdrawn from the row's columns alone."""
     document.withdrawn = document.withdrawn_seq > document.published_seq
     document.published = (document.published_seq > document.withdrawn_seq
-                          and category_is_public(document))
+                          and category_is_public(document) and not is_retracted(document))
     document.status = derive_status(document).value
 
 
 def derive_status(document: SearchDocument) -> DocumentStatus:
     """Derive the staff-facing status from the row."""
+    if is_retracted(document):
+        return DocumentStatus.RETRACTED
     if document.published:
         return DocumentStatus.PUBLISHED
     if document.withdrawn:
