@@ -25,6 +25,7 @@ from dms_common.identity.deps import (
     ACCESS_COOKIE,
     CurrentUser,
     OptionalUser,
+    PasswordChangeUser,
     can_classify_office,
     can_manage_office,
     can_read_office,
@@ -41,7 +42,7 @@ from dms_common.identity.tokens import (
     load_key,
     make_permission,
 )
-from dms_common.identity.users import CachedUserStatus, InMemoryUserStatus
+from dms_common.identity.users import CachedUserStatus, InMemoryUserStatus, Standing
 
 USER = uuid.UUID("11111111-1111-4111-8111-111111111111")
 DIVISION = uuid.UUID("22222222-2222-4222-8222-222222222222")
@@ -157,6 +158,44 @@ def test_expired_token_is_refused(issuer: TokenIssuer, verifier: TokenVerifier) 
     with pytest.raises(InvalidToken) as caught:
         verifier.verify(token)
     assert caught.value.reason == "expired"
+
+
+def test_a_verified_token_is_remembered_until_it_expires(
+        issuer: TokenIssuer, keys: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [datetime.now(UTC)]
+    verifier = TokenVerifier(keys[1], leeway=timedelta(seconds=30), clock=lambda: now[0])
+    token = issuer.issue_access(user_id=USER, role="staff", office_code="6302",
+                                ttl=timedelta(minutes=2))
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(*args: Any, **kwargs: Any) -> Any:
+        decoded.append(args[0])
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    first = verifier.verify(token)
+    assert verifier.verify(token) == first
+    assert len(decoded) == 1, "the signature was checked again for a token already verified"
+
+    # Another token's text is never answered from the cache: a changed signature is refused.
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    with pytest.raises(InvalidToken):
+        verifier.verify(forged)
+
+    now[0] += timedelta(minutes=2, seconds=31)
+    with pytest.raises(InvalidToken) as caught:
+        verifier.verify(token)
+    assert caught.value.reason == "expired"
+
+
+def test_the_verified_token_cache_is_bounded(issuer: TokenIssuer, keys: tuple[str, str]) -> None:
+    verifier = TokenVerifier(keys[1], remember=3)
+    for _ in range(5):
+        verifier.verify(issuer.issue_access(user_id=uuid.uuid4(), role="staff",
+                                            office_code="6302"))
+    assert len(verifier._verified) == 3
 
 
 def test_leeway_tolerates_small_clock_skew(issuer: TokenIssuer, keys: tuple[str, str]) -> None:
@@ -363,6 +402,25 @@ async def test_cached_user_status_expires_and_invalidates() -> None:
     assert not await cached.is_disabled(USER)
 
 
+async def test_a_reset_password_is_a_standing_of_its_own() -> None:
+    status = InMemoryUserStatus()
+    status.upsert(USER, must_change_password=True)
+    assert await status.standing(USER) is Standing.PASSWORD_CHANGE
+    assert not await status.is_disabled(USER)
+    status.upsert(USER, disabled=True, must_change_password=True)
+    assert await status.standing(USER) is Standing.DISABLED  # disabled wins
+    status.upsert(USER)
+    assert await status.standing(USER) is Standing.ACTIVE
+
+    now = [0.0]
+    cached = CachedUserStatus(status, clock=lambda: now[0])
+    status.upsert(USER, must_change_password=True)
+    assert await cached.standing(USER) is Standing.PASSWORD_CHANGE
+    status.upsert(USER)
+    cached.invalidate(USER)
+    assert await cached.standing(USER) is Standing.ACTIVE
+
+
 async def test_cached_user_status_is_bounded() -> None:
     inner = InMemoryUserStatus(unknown_is_disabled=False)
     cached = CachedUserStatus(inner, max_entries=3)
@@ -397,6 +455,10 @@ def make_app(verifier: TokenVerifier, status: InMemoryUserStatus) -> FastAPI:
     @app.get("/maybe")
     async def maybe(user: OptionalUser) -> dict[str, str | None]:
         return {"user_id": str(user.user_id) if user else None}
+
+    @app.post("/password")
+    async def password(user: PasswordChangeUser) -> dict[str, str]:
+        return {"user_id": str(user.user_id)}
 
     @app.get("/admin")
     async def admin_only(user: AdminUser) -> dict[str, str]:
@@ -457,6 +519,27 @@ def test_valid_token_via_header(client: TestClient, issuer: TokenIssuer) -> None
     response = client.get("/me", headers=bearer(token))
     assert response.status_code == 200
     assert response.json() == {"user_id": str(USER), "role": "staff"}
+
+
+def test_a_user_whose_password_was_reset_may_only_replace_it(
+        client: TestClient, issuer: TokenIssuer, status: InMemoryUserStatus) -> None:
+    status.upsert(USER, must_change_password=True)
+    token = issuer.issue_access(user_id=USER, role="staff", office_code="6302")
+    refused = client.get("/me", headers=bearer(token))
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "password_change_required"
+    assert client.post("/password", headers=bearer(token)).status_code == 200
+    client.cookies.set(ACCESS_COOKIE, token)
+    assert client.get("/maybe").json() == {"user_id": None}  # the portal: browses as nobody
+    status.upsert(USER)
+    assert client.get("/me", headers=bearer(token)).status_code == 200
+
+
+def test_a_disabled_user_may_not_even_replace_a_password(
+        client: TestClient, issuer: TokenIssuer, status: InMemoryUserStatus) -> None:
+    status.upsert(USER, disabled=True, must_change_password=True)
+    token = issuer.issue_access(user_id=USER, role="staff", office_code="6302")
+    assert_401(client.post("/password", headers=bearer(token)), "user_disabled")
 
 
 def test_valid_token_via_cookie(client: TestClient, issuer: TokenIssuer) -> None:

@@ -47,3 +47,19 @@ def test_a_bug_answers_500_without_details() -> None:
     assert response.status_code == 500
     assert response.json() == {"code": "internal_error",
                                "message": "Terjadi kesalahan pada server. Silakan coba lagi."}
+
+
+def test_every_answer_carries_its_correlation_id_and_is_counted() -> None:
+    from dms_common.metrics import HTTP_REQUESTS
+
+    def count(path: str, status: str) -> float:
+        return HTTP_REQUESTS.labels("GET", path, status)._sum.get()  # type: ignore[attr-defined]
+
+    client = _client()
+    before = count("/rusak", "500")
+    kept = client.get("/healthz", headers={"X-Correlation-ID": "uji-123"})
+    assert kept.headers["x-correlation-id"] == "uji-123"
+    made = client.get("/rusak", headers={"X-Correlation-ID": "bukan id;\n"})
+    assert made.status_code == 500
+    assert made.headers["x-correlation-id"] not in ("", "bukan id;\n")
+    assert count("/rusak", "500") > before

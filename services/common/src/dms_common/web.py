@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dms_common.errors import error_response, install_error_handlers
 from dms_common.logging import configure_logging, correlation
@@ -33,36 +33,66 @@ ReadinessCheck = Callable[[Request], Awaitable[dict[str, str]]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
 
-class CorrelationMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+class CorrelationMiddleware:
+    """Give each request a correlation id, time it, and answer for errors nobody handled.
+
+    Plain ASGI rather than ``BaseHTTPMiddleware``: that one runs every request in an extra task
+    and pipes the response through a memory stream, a cost paid on each upload and search.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
         incoming = request.headers.get("x-correlation-id", "")
         # Only accept ids that are safe to log and to put into events.
         if not (0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()):
             incoming = ""
+        status = 500
+        started_response = False
         with correlation(incoming or None) as correlation_id:
+            header = (b"x-correlation-id", correlation_id.encode())
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status, started_response
+                if message["type"] == "http.response.start":
+                    started_response = True
+                    status = message["status"]
+                    message["headers"] = [*message.get("headers", []), header]
+                await send(message)
+
             started = time.perf_counter()
             try:
-                response = await call_next(request)
+                await self.app(scope, receive, send_with_id)
             except Exception as exc:
-                if is_transient(exc):
-                    # A store that does not answer (a restart, an outage) is not a bug of
-                    # ours: say so, and when to come back, rather than a bare 500.
-                    log.warning("a server does not answer", extra={
-                        "path": request.url.path, "error": repr(exc)})
-                    response = error_response(
-                        503, "service_unavailable",
-                        "Layanan sedang tidak tersedia sementara. Coba lagi beberapa saat lagi.",
-                        {"Retry-After": "5"})
-                else:
-                    log.exception("unhandled error", extra={"path": request.url.path})
-                    response = error_response(500, "internal_error",
-                                              "Terjadi kesalahan pada server. Silakan coba lagi.")
-            elapsed = time.perf_counter() - started
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).observe(elapsed)
-            response.headers["X-Correlation-ID"] = correlation_id
-            return response
+                if started_response:
+                    raise  # too late for an error response: the client sees a cut stream
+                response = self._error_response(request, exc)
+                await response(scope, receive, send_with_id)
+            finally:
+                route = scope.get("route")
+                path = getattr(route, "path", "unmatched")
+                HTTP_REQUESTS.labels(request.method, path, str(status)).observe(
+                    time.perf_counter() - started)
+
+    @staticmethod
+    def _error_response(request: Request, exc: Exception) -> Response:
+        if is_transient(exc):
+            # A store that does not answer (a restart, an outage) is not a bug of
+            # ours: say so, and when to come back, rather than a bare 500.
+            log.warning("a server does not answer", extra={
+                "path": request.url.path, "error": repr(exc)})
+            return error_response(
+                503, "service_unavailable",
+                "Layanan sedang tidak tersedia sementara. Coba lagi beberapa saat lagi.",
+                {"Retry-After": "5"})
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return error_response(500, "internal_error",
+                              "Terjadi kesalahan pada server. Silakan coba lagi.")
 
 
 def create_service_app(*, title: str, description: str, lifespan: Lifespan,

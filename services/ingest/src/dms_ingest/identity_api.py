@@ -1,11 +1,11 @@
 """Ingest's identity API (thin): tokens, offices, divisions, accounts and the audit log.
 
 A user whose password an admin reset (`must_change_password`) still receives tokens, and
-`GET /api/v1/auth/me` says so; every other ingest API then answers 403
-`password_change_required` (the `password_current` dependency, applied to every router but the
-auth one) until `POST /api/v1/auth/password` sets a new password. Other services do not know
-the flag: the reset also revokes the user's refresh tokens, so their old sessions end within
-the access token's ten minutes.
+`GET /api/v1/auth/me` says so; every other API of every service then answers 403
+`password_change_required` until `POST /api/v1/auth/password` sets a new password. The flag
+travels on `dms.identity.changed` with the user's fields, so each service's user standing (see
+`dms_common.identity.users`) knows it; only the routes here that take `PasswordChangeUser` let
+such a user through. The reset also revokes the user's refresh tokens.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
 from dms_common.errors import ApiError
-from dms_common.identity.deps import CurrentUser, OptionalUser
-from dms_common.identity.tokens import Role
+from dms_common.identity.deps import ACCESS_COOKIE, CurrentUser, PasswordChangeUser
+from dms_common.identity.tokens import InvalidToken, Role
+from dms_common.identity.users import Standing
 from dms_ingest import identity_service as identity
 from dms_ingest.bootstrap import IngestApp
 from dms_ingest.models import Division, Office, User
@@ -59,22 +60,32 @@ def client_of(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def password_current(request: Request, user: OptionalUser) -> None:
-    """Refuse every request of a user who must first replace a reset password (403)."""
-    if user is None:
-        return  # the route's own authentication answers
+# What a user who must replace their password may still open: the way to do it, and the way out.
+_PAGES_BEFORE_PASSWORD = frozenset({"/staf/sandi", "/staf/masuk", "/staf/keluar", "/staf/sesi",
+                                    "/staf/static/unggah.js"})
+
+
+async def password_current(request: Request) -> None:
+    """Pages: refuse a signed-in user who must first replace a reset password (403).
+
+    The pages read their user leniently (a stale cookie browses as nobody), so the APIs' own
+    refusal does not reach them; this asks the same cached standing, with no query of its own.
+    """
+    token = request.cookies.get(ACCESS_COOKIE)
+    if not token or request.url.path in _PAGES_BEFORE_PASSWORD:
+        return
     ingest = _container(request)
-    async with ingest.core.sessions() as session:
-        required = await identity.password_change_required(session=session,
-                                                           user_id=user.user_id)
-    if required:
+    try:
+        principal = ingest.core.verifier.verify(token)
+    except InvalidToken:
+        return  # the page's own authentication answers
+    if await ingest.core.user_status.standing(principal.user_id) is Standing.PASSWORD_CHANGE:
         raise ApiError(403, "password_change_required",
-                       "Anda harus mengganti kata sandi terlebih dahulu "
-                       "(POST /api/v1/auth/password).")
+                       "Anda harus mengganti kata sandi terlebih dahulu.")
 
 
 auth_router = APIRouter(tags=["auth"])
-router = APIRouter(dependencies=[Depends(password_current)])
+router = APIRouter()
 
 
 def _token_out(pair: identity.TokenPair) -> TokenOut:
@@ -139,7 +150,7 @@ async def logout(body: RefreshIn, request: Request, ingest: Ingest) -> Response:
 
 
 @auth_router.get("/api/v1/auth/me", response_model=MeOut, summary="Siapa saya")
-async def me(user: CurrentUser, ingest: Ingest) -> MeOut:
+async def me(user: PasswordChangeUser, ingest: Ingest) -> MeOut:
     async with ingest.core.sessions() as session:
         row = await session.get(User, user.user_id)
     if row is None:
@@ -155,12 +166,13 @@ async def me(user: CurrentUser, ingest: Ingest) -> MeOut:
                   summary="Ganti kata sandi sendiri (sesi lain diakhiri, token baru diberikan)",
                   responses={400: {"description": "Kata sandi lama salah"},
                              422: {"description": "Kata sandi baru tidak memenuhi aturan"}})
-async def change_password(body: PasswordChangeIn, user: CurrentUser, request: Request,
+async def change_password(body: PasswordChangeIn, user: PasswordChangeUser, request: Request,
                           ingest: Ingest) -> TokenOut:
     async with ingest.core.uow() as uow:
         pair = await identity.change_password(
             uow=uow, issuer=ingest.issuer, principal=user, old_password=body.old_password,
             new_password=body.new_password, client=client_of(request))
+    ingest.core.user_status.invalidate(user.user_id)
     return _token_out(pair)
 
 
@@ -334,6 +346,7 @@ async def reset_password(user_id: uuid.UUID, user: CurrentUser, request: Request
     async with ingest.core.uow() as uow:
         password = await identity.reset_password(uow=uow, manager=user, user_id=user_id,
                                                  client=client_of(request))
+    ingest.core.user_status.invalidate(user_id)
     return PasswordResetOut(temporary_password=password)
 
 

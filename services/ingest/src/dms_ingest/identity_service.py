@@ -7,8 +7,8 @@ division is announced on `dms.identity.changed` and written to the audit log in 
 work. Accounts are disabled, never removed: "deleting" one disables it for good.
 
 Passwords: Argon2id. A password reset by an admin sets `must_change_password`; such a user still
-logs in and gets tokens, `GET /api/v1/auth/me` says so, and every other ingest API answers 403
-`password_change_required` until `POST /api/v1/auth/password` sets a new one.
+logs in and gets tokens, `GET /api/v1/auth/me` says so, and every other API of every service
+answers 403 `password_change_required` until `POST /api/v1/auth/password` sets a new one.
 
 Login throttling: attempts are rows in PostgreSQL, serialised per username by an advisory lock,
 so ten failures within a minute lock the account out (429 with `Retry-After`) across processes.
@@ -217,7 +217,8 @@ def user_fields(user: User) -> dict[str, Any]:
     return {"username": user.username, "full_name": user.full_name, "role": user.role,
             "office_code": user.office_code,
             "division_id": str(user.division_id) if user.division_id else None,
-            "permissions": list(user.permissions), "deleted": user.deleted_at is not None}
+            "permissions": list(user.permissions), "deleted": user.deleted_at is not None,
+            "must_change_password": user.must_change_password}
 
 
 def office_fields(office: Office) -> dict[str, Any]:
@@ -470,12 +471,6 @@ async def log_out(*, uow: UnitOfWork, refresh_token: str, client: str | None) ->
 
 
 # --- passwords --------------------------------------------------------------------------------
-
-
-async def password_change_required(*, session: AsyncSession, user_id: uuid.UUID) -> bool:
-    """Whether the user must set a new password before using anything else."""
-    return bool((await session.execute(
-        select(User.must_change_password).where(User.id == user_id))).scalar())
 
 
 async def change_password(*, uow: UnitOfWork, issuer: TokenIssuer, principal: Principal,

@@ -22,8 +22,9 @@ def create_app(settings: IngestSettings | None = None, *,
         readiness=core_readiness)
     app.include_router(identity_api.auth_router)
     app.include_router(identity_api.router)
-    # A user who must replace a reset password may use nothing but the auth routes.
-    app.include_router(api.router, dependencies=[Depends(identity_api.password_current)])
+    # A user who must replace a reset password may use nothing but the auth routes: the APIs'
+    # authentication refuses them; the pages, which read their user leniently, ask here.
+    app.include_router(api.router)
     app.include_router(pages.router, dependencies=[Depends(identity_api.password_current)])
     app.state.templates = pages.build_templates()
     install_page_errors(app)

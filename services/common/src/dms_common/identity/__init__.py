@@ -10,7 +10,7 @@ from dms_common.identity.tokens import (
     load_key,
     make_permission,
 )
-from dms_common.identity.users import CachedUserStatus, InMemoryUserStatus, UserStatus
+from dms_common.identity.users import CachedUserStatus, InMemoryUserStatus, Standing, UserStatus
 
 __all__ = [
     "CachedUserStatus",
@@ -18,6 +18,7 @@ __all__ = [
     "InvalidToken",
     "Principal",
     "Role",
+    "Standing",
     "TokenIssuer",
     "TokenVerifier",
     "UserStatus",

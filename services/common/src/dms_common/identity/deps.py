@@ -17,7 +17,10 @@ A missing one is a wiring bug and fails the request with a 500 rather than letti
 The token comes from ``Authorization: Bearer <token>`` or, for the browser pages, from the HttpOnly
 cookie ``dms_access``; a header, when present, wins. Failures answer 401 with
 ``WWW-Authenticate: Bearer`` and code ``not_authenticated``, ``invalid_token`` or
-``user_disabled``. Route-level role and permission checks answer 403 ``forbidden``. Object-level
+``user_disabled``. A user whose password an admin reset gets 403 ``password_change_required``
+from every service until they set their own; only routes that take :data:`PasswordChangeUser`
+(replacing the password, reading one's own account, logging out) let them through. Route-level
+role and permission checks answer 403 ``forbidden``. Object-level
 checks are the services' business: an object of another office answers 404 — use
 :func:`can_read_office` and friends, and raise ``ApiError.not_found()``.
 
@@ -35,12 +38,13 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from dms_common.errors import ApiError
 from dms_common.identity.tokens import InvalidToken, Principal, Role, TokenVerifier
-from dms_common.identity.users import UserStatus
+from dms_common.identity.users import Standing, UserStatus
 
 __all__ = [
     "ACCESS_COOKIE",
     "CurrentUser",
     "OptionalUser",
+    "PasswordChangeUser",
     "can_classify_office",
     "can_manage_office",
     "can_read_office",
@@ -61,6 +65,8 @@ _MESSAGES = {
     "expired": "Token akses sudah kedaluwarsa. Silakan masuk kembali.",
     "user_disabled": "Akun Anda tidak aktif. Hubungi admin kantor Anda.",
     "forbidden": "Anda tidak memiliki akses untuk tindakan ini.",
+    "password_change_required": "Anda harus mengganti kata sandi terlebih dahulu "
+                                "(POST /api/v1/auth/password).",
 }
 
 # auto_error=False: absence is ours to report, in our error shape. Declaring them still puts both
@@ -98,7 +104,8 @@ def _user_status(request: Request) -> UserStatus:
     return status
 
 
-async def _authenticate(request: Request, token: str) -> Principal:
+async def _authenticate(request: Request, token: str, *,
+                        pending_password: bool = False) -> Principal:
     try:
         principal = _verifier(request).verify(token)
     except InvalidToken as exc:
@@ -106,9 +113,20 @@ async def _authenticate(request: Request, token: str) -> Principal:
         raise _unauthorized(
             "invalid_token", "expired" if exc.reason == "expired" else None
         ) from exc
-    if await _user_status(request).is_disabled(principal.user_id):
+    standing = await _user_status(request).standing(principal.user_id)
+    if standing is Standing.DISABLED:
         raise _unauthorized("user_disabled")
+    if standing is Standing.PASSWORD_CHANGE and not pending_password:
+        key = "password_change_required"
+        raise ApiError(403, key, _MESSAGES[key])
     return principal
+
+
+def _token(bearer: HTTPAuthorizationCredentials | None, cookie: str | None) -> str:
+    token = bearer.credentials if bearer is not None else cookie
+    if not token:
+        raise _unauthorized("not_authenticated")
+    return token
 
 
 async def get_current_user(
@@ -117,10 +135,16 @@ async def get_current_user(
     cookie: Annotated[str | None, Depends(_cookie_scheme)],
 ) -> Principal:
     """Authenticate the request from its bearer header or access cookie, or answer 401."""
-    token = bearer.credentials if bearer is not None else cookie
-    if not token:
-        raise _unauthorized("not_authenticated")
-    return await _authenticate(request, token)
+    return await _authenticate(request, _token(bearer, cookie))
+
+
+async def get_password_change_user(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+    cookie: Annotated[str | None, Depends(_cookie_scheme)],
+) -> Principal:
+    """Like :func:`get_current_user`, but let through a user who must replace their password."""
+    return await _authenticate(request, _token(bearer, cookie), pending_password=True)
 
 
 async def get_optional_user(
@@ -143,6 +167,7 @@ async def get_optional_user(
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 OptionalUser = Annotated[Principal | None, Depends(get_optional_user)]
+PasswordChangeUser = Annotated[Principal, Depends(get_password_change_user)]
 
 
 def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dms_common.db.tables import CoreTables
 from dms_common.db.uow import UnitOfWork
 from dms_common.events import Event, IdentityChanged, IdentityKind
+from dms_common.identity.users import Standing
 
 
 async def apply_identity_changed(event: Event, uow: UnitOfWork) -> None:
@@ -39,7 +40,8 @@ class DbUserStatus:
     """`UserStatus` over the identities table: unknown and disabled users are refused.
 
     A user is refused too while their office is disabled, so disabling an
-    office locks out its accounts at every service at once.
+    office locks out its accounts at every service at once. A user whose
+    announced fields say ``must_change_password`` may only replace it.
     """
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession],
@@ -47,21 +49,24 @@ class DbUserStatus:
         self._sessions = session_factory
         self._table = tables.identities
 
-    async def is_disabled(self, user_id: UUID) -> bool:
+    async def standing(self, user_id: UUID) -> Standing:
+        users, offices = self._table, self._table.alias("office")
+        # One statement: the user's row and, beside it, whether their office is disabled.
+        office_disabled = (
+            select(offices.c.disabled)
+            .where(offices.c.kind == IdentityKind.OFFICE.value,
+                   offices.c.fields["code"].astext == users.c.fields["office_code"].astext)
+            .limit(1).scalar_subquery())
         async with self._sessions() as session:
             row = (await session.execute(
-                select(self._table.c.disabled, self._table.c.fields)
-                .where(self._table.c.entity_id == user_id,
-                       self._table.c.kind == IdentityKind.USER.value))).first()
-            if row is None:
-                return True
-            if row.disabled:
-                return True
-            office = row.fields.get("office_code")
-            if office:
-                disabled_office = (await session.execute(
-                    select(self._table.c.disabled)
-                    .where(self._table.c.kind == IdentityKind.OFFICE.value,
-                           self._table.c.fields["code"].astext == office))).scalar()
-                return bool(disabled_office)
-            return False
+                select(users.c.disabled, users.c.fields, office_disabled.label("office_off"))
+                .where(users.c.entity_id == user_id,
+                       users.c.kind == IdentityKind.USER.value))).first()
+        if row is None or row.disabled or row.office_off:
+            return Standing.DISABLED
+        if row.fields.get("must_change_password"):
+            return Standing.PASSWORD_CHANGE
+        return Standing.ACTIVE
+
+    async def is_disabled(self, user_id: UUID) -> bool:
+        return await self.standing(user_id) is Standing.DISABLED

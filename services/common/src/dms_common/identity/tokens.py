@@ -25,7 +25,8 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -225,15 +226,38 @@ class TokenVerifier:
         *,
         issuer: str | None = DEFAULT_ISSUER,
         max_ttl: timedelta = MAX_ACCESS_TTL,
+        remember: int = 4096,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._key = _public_key(public_key_pem)
         self._audience = audience
         self._leeway = leeway
         self._issuer = issuer
         self._max_ttl = max_ttl
+        # A client sends the same token with every request for up to ten minutes; checking its
+        # signature once is enough. Only tokens that passed every check are remembered, keyed by
+        # their exact text, and only until they expire.
+        self._remember = remember
+        self._clock = clock
+        self._verified: OrderedDict[str, Principal] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
         """Check the token's signature and claims and return the principal it names."""
+        known = self._verified.get(token)
+        if known is not None:
+            if self._clock() <= known.expires_at + self._leeway:
+                return known
+            del self._verified[token]
+        principal = self._verify(token)
+        if self._clock() > principal.expires_at + self._leeway:
+            raise InvalidToken("expired")
+        if self._remember:
+            self._verified[token] = principal
+            while len(self._verified) > self._remember:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> Principal:
         if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
             raise InvalidToken("malformed")
         header = _unverified_header(token)

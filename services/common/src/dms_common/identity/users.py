@@ -2,11 +2,14 @@
 
 A token stays valid for up to ten minutes after it was signed, so disabling an account must reach
 every service faster than that. Each service folds the identity stream into its own table; the
-dependencies in :mod:`dms_common.identity.deps` then ask a :class:`UserStatus` on every request.
+dependencies in :mod:`dms_common.identity.deps` then ask a :class:`UserStatus` on every request
+for the user's :class:`Standing`.
 
 The answer fails closed: a user the service has never heard of, or one that was deleted (a
 tombstone on the compacted topic), counts as disabled. A database-backed implementation should
-also count a user as disabled while their office or division is disabled.
+also count a user as disabled while their office or division is disabled. A user whose password an
+admin reset stands at ``PASSWORD_CHANGE`` until they set their own: every service then refuses
+them everything but the password change itself.
 """
 
 from __future__ import annotations
@@ -15,14 +18,28 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-__all__ = ["CachedUserStatus", "InMemoryUserStatus", "UserStatus"]
+__all__ = ["CachedUserStatus", "InMemoryUserStatus", "Standing", "UserStatus"]
+
+
+class Standing(StrEnum):
+    """What a user's valid token may still do."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"  # disabled, deleted, unknown, or of a disabled office: nothing
+    PASSWORD_CHANGE = "password_change"  # noqa: S105 - an admin reset it: only replace it
 
 
 @runtime_checkable
 class UserStatus(Protocol):
     """Port: whether a user's tokens must be refused."""
+
+    async def standing(self, user_id: uuid.UUID) -> Standing:
+        """Tell whether the user is active, disabled (or deleted, or unknown), or must first
+        replace a password an admin reset."""
+        ...
 
     async def is_disabled(self, user_id: uuid.UUID) -> bool:
         """Tell whether the user is disabled, deleted or unknown."""
@@ -34,11 +51,17 @@ class InMemoryUserStatus:
 
     def __init__(self, *, unknown_is_disabled: bool = True) -> None:
         self._disabled: dict[uuid.UUID, bool] = {}
+        self._password_change: set[uuid.UUID] = set()
         self._unknown_is_disabled = unknown_is_disabled
 
-    def upsert(self, user_id: uuid.UUID, *, disabled: bool = False) -> None:
+    def upsert(self, user_id: uuid.UUID, *, disabled: bool = False,
+               must_change_password: bool = False) -> None:
         """Record the user's current state, as an ``identity.changed`` event of kind user says."""
         self._disabled[user_id] = disabled
+        if must_change_password:
+            self._password_change.add(user_id)
+        else:
+            self._password_change.discard(user_id)
 
     def enable(self, user_id: uuid.UUID) -> None:
         """Record the user as active."""
@@ -52,9 +75,17 @@ class InMemoryUserStatus:
         """Record the user as deleted; a deleted user stays refused even if unknowns are allowed."""
         self._disabled[user_id] = True
 
+    async def standing(self, user_id: uuid.UUID) -> Standing:
+        """The user's standing: disabled first, then a pending password change."""
+        if self._disabled.get(user_id, self._unknown_is_disabled):
+            return Standing.DISABLED
+        if user_id in self._password_change:
+            return Standing.PASSWORD_CHANGE
+        return Standing.ACTIVE
+
     async def is_disabled(self, user_id: uuid.UUID) -> bool:
         """Tell whether the user is disabled, deleted or unknown."""
-        return self._disabled.get(user_id, self._unknown_is_disabled)
+        return await self.standing(user_id) is Standing.DISABLED
 
 
 class CachedUserStatus:
@@ -81,20 +112,24 @@ class CachedUserStatus:
         self._max_entries = max_entries
         self._clock = clock
         # Insertion order doubles as age order, so the oldest entry is evicted first.
-        self._entries: OrderedDict[uuid.UUID, tuple[float, bool]] = OrderedDict()
+        self._entries: OrderedDict[uuid.UUID, tuple[float, Standing]] = OrderedDict()
 
-    async def is_disabled(self, user_id: uuid.UUID) -> bool:
-        """Tell whether the user is disabled, from the cache while the answer is fresh."""
+    async def standing(self, user_id: uuid.UUID) -> Standing:
+        """The user's standing, from the cache while the answer is fresh."""
         now = self._clock()
         cached = self._entries.get(user_id)
         if cached is not None and now < cached[0]:
             return cached[1]
-        disabled = await self._inner.is_disabled(user_id)
+        standing = await self._inner.standing(user_id)
         self._entries.pop(user_id, None)
-        self._entries[user_id] = (now + self._ttl, disabled)
+        self._entries[user_id] = (now + self._ttl, standing)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
-        return disabled
+        return standing
+
+    async def is_disabled(self, user_id: uuid.UUID) -> bool:
+        """Tell whether the user is disabled, from the cache while the answer is fresh."""
+        return await self.standing(user_id) is Standing.DISABLED
 
     def invalidate(self, user_id: uuid.UUID | None = None) -> None:
         """Forget one user's cached answer, or all of them; call it when an identity event lands."""
