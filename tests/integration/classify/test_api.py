@@ -220,5 +220,5 @@ async def test_admin_page_counts_the_queue(api: Api) -> None:
     assert (await api.client.get("/admin/")).status_code == 401
     browser = await api.client.get("/admin/", headers={"Accept": "text/html"})
     assert (browser.status_code, browser.headers["location"]) == (
-        303, "/staf/masuk?next=%2Fadmin%2F")
+        303, "/staf/sesi?next=%2Fadmin%2F")
     assert (await api.client.get("/admin/", headers=api.auth(api.staff))).status_code == 403

@@ -100,7 +100,7 @@ def test_browsers_get_pages_and_api_clients_get_json(client: TestClient) -> None
 
     login = client.get("/rahasia?x=1", headers=html, follow_redirects=False)
     assert login.status_code == 303
-    assert login.headers["location"] == "/staf/masuk?next=%2Frahasia%3Fx%3D1"
+    assert login.headers["location"] == "/staf/sesi?next=%2Frahasia%3Fx%3D1"
 
     api = client.get("/api/v1/rahasia", headers=html)
     assert api.status_code == 404

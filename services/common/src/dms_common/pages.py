@@ -14,11 +14,13 @@ filters (dates in WITA, KIP category names) and the same protections:
   another origin can neither read the cookie nor set the header.
 - Errors on a page answer a readable page, not JSON: ``install_page_errors``
   wraps the service's error handlers for HTML requests, and a 401 sends the
-  browser to the login page with the address to come back to.
+  browser to renew its session (``session_redirect``), then to the login page
+  only when that fails, with the address to come back to.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -38,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dms_common.errors import ApiError, validation_message
 from dms_common.events import KipCategory
+from dms_common.identity.deps import ACCESS_COOKIE
 
 __all__ = [
     "CSRF_COOKIE",
@@ -45,9 +48,13 @@ __all__ = [
     "CSRF_HEADER",
     "LOGIN_PATH",
     "PAGE_HEADERS",
+    "REFRESHED_COOKIE",
+    "REFRESHED_SECONDS",
+    "REFRESH_PATH",
     "WITA",
     "CsrfProtected",
     "NavItem",
+    "access_fingerprint",
     "category_label",
     "format_date",
     "format_size",
@@ -55,6 +62,7 @@ __all__ = [
     "make_templates",
     "render",
     "require_csrf",
+    "session_redirect",
     "wants_html",
 ]
 
@@ -64,6 +72,13 @@ CSRF_COOKIE = "dms_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 LOGIN_PATH = "/staf/masuk"
+# Ingest's route that turns the refresh cookie into a fresh access cookie (see session_redirect).
+REFRESH_PATH = "/staf/sesi"
+# Ingest's page where a user replaces a password (the only page open after an admin's reset).
+PASSWORD_PATH = "/staf/sandi"  # noqa: S105 - a path, not a password
+# Set by the refresh route: which access token it has just issued (see session_redirect).
+REFRESHED_COOKIE = "dms_refreshed"
+REFRESHED_SECONDS = 30
 
 CATEGORY_LABELS: dict[str, str] = {
     KipCategory.BERKALA.value: "Informasi Berkala",
@@ -214,18 +229,50 @@ _ERROR_TITLES = {
 }
 
 
+def access_fingerprint(token: str) -> str:
+    """A short digest of an access token, to recognise it in the refresh marker cookie."""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def session_redirect(request: Request) -> RedirectResponse:
+    """Where a page request without a usable login goes: renew the session, or log in.
+
+    The access cookie lives ten minutes; the refresh cookie (``dms_refresh``, HttpOnly,
+    SameSite=Strict) lives a week and is scoped to ``/staf/``. Rather than widening that
+    cookie to ``/`` so that every service could see it, every service sends the browser to
+    ingest's refresh route (``REFRESH_PATH``), which rotates the refresh token and comes back
+    to ``next``, or falls through to the login page when there is no refresh cookie or it is
+    refused. The long-lived credential then only ever travels to the one route that spends it,
+    never to classify's, publish's or search's pages nor to any API; the price is one extra
+    redirect for a visitor who is not logged in at all.
+
+    Loops: the refresh route marks the access token it issues in ``REFRESHED_COOKIE`` (short
+    lived). If that very token (or none at all: the browser did not keep it) is refused
+    again, refreshing once more would only loop, so the browser goes to the login page.
+    """
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    marker = request.cookies.get(REFRESHED_COOKIE)
+    access = request.cookies.get(ACCESS_COOKIE)
+    if marker is not None and (not access or hmac.compare_digest(
+            marker.encode(), access_fingerprint(access).encode())):
+        response = RedirectResponse(f"{LOGIN_PATH}?next={quote(target, safe='')}",
+                                    status_code=303)
+        response.delete_cookie(REFRESHED_COOKIE, path="/")
+        return response
+    return RedirectResponse(f"{REFRESH_PATH}?next={quote(target, safe='')}", status_code=303)
+
+
 def _error_page(request: Request, status_code: int, message: str,
                 headers: Mapping[str, str] | None = None) -> Response:
     if status_code == 401:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"{LOGIN_PATH}?next={quote(target, safe='')}", status_code=303)
+        return session_redirect(request)
     title = _ERROR_TITLES.get(status_code, "Terjadi kesalahan")
     return render(request, "error.html", {"title": title, "message": message},
                   status_code=status_code, headers=headers)
 
 
 def install_page_errors(app: FastAPI) -> None:
-    """Answer errors of HTML requests with a readable page (401: to the login page).
+    """Answer errors of HTML requests with a readable page (401: renew the session or log in).
 
     Call after `install_error_handlers`; API requests keep their JSON errors.
     """
@@ -235,6 +282,11 @@ def install_page_errors(app: FastAPI) -> None:
 
     async def api_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, ApiError) and wants_html(request):
+            if exc.code == "password_change_required":
+                # An admin reset the password: the only way on is to replace it.
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"{PASSWORD_PATH}?next={quote(target, safe='')}",
+                                        status_code=303)
             return _error_page(request, exc.status_code, exc.message, exc.headers)
         return await json_api_error(request, exc)
 

@@ -4,6 +4,12 @@ Log in and out, the office's documents with filters, a document's versions and h
 upload page where several files are dropped at once, each with its own progress bar and its own
 refusal message. Uploads go through the same streaming code as the API; page forms and the
 upload script carry the CSRF token.
+
+Sessions: logging in sets the access cookie (ten minutes, path /) and the refresh cookie
+(a week, path /staf/, SameSite=Strict). When the access cookie has run out, every service's
+pages send the browser to ``/staf/sesi?next=...`` (dms_common.pages.session_redirect), which
+rotates the refresh token and goes back, or ends at the login page; the upload script renews
+through ``POST /staf/sesi`` and retries the file.
 """
 
 from __future__ import annotations
@@ -12,23 +18,42 @@ import uuid
 from datetime import date
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from dms_common.errors import ApiError
-from dms_common.identity.deps import ACCESS_COOKIE, OptionalUser
+from dms_common.identity.deps import ACCESS_COOKIE, OptionalUser, get_password_change_user
 from dms_common.identity.tokens import Principal, Role
-from dms_common.pages import CsrfProtected, NavItem, make_templates, render
+from dms_common.identity.users import Standing
+from dms_common.pages import (
+    LOGIN_PATH,
+    PASSWORD_PATH,
+    REFRESH_PATH,
+    REFRESHED_COOKIE,
+    REFRESHED_SECONDS,
+    CsrfProtected,
+    NavItem,
+    access_fingerprint,
+    make_templates,
+    render,
+    session_redirect,
+)
 from dms_ingest import api, identity_api
+from dms_ingest import identity_service as identity
+from dms_ingest.bootstrap import IngestApp
 from dms_ingest.models import Division
 from dms_ingest.schemas import DocumentOut, RetractIn
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 REFRESH_COOKIE = "dms_refresh"
+REFRESH_COOKIE_PATH = "/staf/"
+HOME = "/staf/"
+MAX_NEXT = 2000
 STAFF_TITLE = "DMS Bawaslu Kalimantan Selatan"
 NAV = (NavItem("/staf/", "Dokumen"), NavItem("/staf/unggah", "Unggah"))
 STATUS_LABELS = {
@@ -51,10 +76,57 @@ def build_templates() -> Jinja2Templates:
 router = APIRouter(prefix="/staf", include_in_schema=False)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/staf/") and not target.startswith("//"):
-        return target
-    return "/staf/"
+def safe_next(target: str | None) -> str:
+    """`target` when it is a path on this site, else the staff home: never an open redirect.
+
+    Only a single leading slash is a path here: `//host` and `/\\host` are other sites to a
+    browser, which also drops tabs and line breaks from addresses, so no whitespace, control
+    character or backslash passes. The login and refresh routes are not destinations either.
+    """
+    if not target or len(target) > MAX_NEXT or not target.startswith("/"):
+        return HOME
+    if target.startswith("//") or "\\" in target:
+        return HOME
+    if any(ord(char) <= 0x20 or 0x7F <= ord(char) <= 0x9F or char.isspace()
+           for char in target):
+        return HOME
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path in (LOGIN_PATH, REFRESH_PATH):
+        return HOME
+    return target
+
+
+def _login_url(target: str) -> str:
+    return f"{LOGIN_PATH}?next={quote(target, safe='')}"
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _start_session(response: Response, request: Request, pair: identity.TokenPair) -> None:
+    secure = request.url.scheme == "https"
+    response.set_cookie(ACCESS_COOKIE, pair.access_token, httponly=True, samesite="lax",
+                        path="/", secure=secure, max_age=600)
+    response.set_cookie(REFRESH_COOKIE, pair.refresh_token, httponly=True, samesite="strict",
+                        path=REFRESH_COOKIE_PATH, secure=secure, max_age=7 * 24 * 3600)
+
+
+def _end_session(response: Response) -> None:
+    response.delete_cookie(ACCESS_COOKIE, path="/")
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH)
+    response.delete_cookie(REFRESHED_COOKIE, path="/")
+
+
+async def _rotate(request: Request, ingest: IngestApp) -> identity.TokenPair | None:
+    """Spend the refresh cookie for a new pair; None when it is missing or refused."""
+    refresh = request.cookies.get(REFRESH_COOKIE)
+    if not refresh:
+        return None
+    # Committed even on a refusal: a replayed token revokes its family and is audited.
+    async with ingest.core.uow() as uow:
+        return await identity.refresh_tokens(uow=uow, issuer=ingest.issuer,
+                                             refresh_token=refresh, client=_client(request))
 
 
 class _LoginRequired(Exception):
@@ -70,8 +142,7 @@ def _reader(user: Principal | None, request: Request) -> Principal:
 
 
 def _to_login(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/staf/masuk?next={target}", status_code=303)
+    return session_redirect(request)
 
 
 def _error(request: Request, exc: ApiError) -> HTMLResponse:
@@ -89,8 +160,46 @@ async def upload_script() -> FileResponse:
 @router.get("/masuk", response_class=HTMLResponse)
 async def login_page(request: Request,
                      next: Annotated[str | None, Query(max_length=500)] = None) -> HTMLResponse:
-    return render(request, "staf_masuk.html", {"next": _safe_next(next), "error": None,
+    return render(request, "staf_masuk.html", {"next": safe_next(next), "error": None,
                                                "username": ""})
+
+
+@router.get("/sesi")
+async def renew_session(request: Request, ingest: api.Ingest,
+                        next: Annotated[str | None, Query()] = None) -> Response:
+    """Renew the page session with the refresh cookie and go back to `next`, else log in."""
+    target = safe_next(next)
+    had_refresh = bool(request.cookies.get(REFRESH_COOKIE))
+    pair = await _rotate(request, ingest)
+    if pair is None:
+        response = RedirectResponse(_login_url(target), status_code=303)
+        if had_refresh:
+            # Only a refused cookie is cleared: a cross-site link arrives without the
+            # Strict cookie and must not be able to log anyone out.
+            _end_session(response)
+        return response
+    response = RedirectResponse(target, status_code=303)
+    _start_session(response, request, pair)
+    response.set_cookie(REFRESHED_COOKIE, access_fingerprint(pair.access_token), httponly=True,
+                        samesite="lax", path="/", secure=request.url.scheme == "https",
+                        max_age=REFRESHED_SECONDS)
+    return response
+
+
+@router.post("/sesi", status_code=204, response_class=Response)
+async def renew_session_for_script(request: Request, _csrf: CsrfProtected,
+                                   ingest: api.Ingest) -> Response:
+    """The upload script's renewal: 204 with fresh cookies, or 401 with the cookies cleared."""
+    pair = await _rotate(request, ingest)
+    if pair is None:
+        refused = identity.refresh_refused()
+        response: Response = JSONResponse({"code": refused.code, "message": refused.message},
+                                          status_code=401, headers=refused.headers)
+        _end_session(response)
+        return response
+    response = Response(status_code=204)
+    _start_session(response, request, pair)
+    return response
 
 
 @router.post("/masuk", response_class=HTMLResponse)
@@ -100,17 +209,72 @@ async def login(request: Request, _csrf: CsrfProtected, ingest: api.Ingest,
                 next: Annotated[str, Form(max_length=500)] = "/staf/") -> Response:
     try:
         pair = await identity_api.log_in(ingest, username=username, password=password,
-                                         client=request.client.host if request.client else None)
+                                         client=_client(request))
     except ApiError as exc:
-        return render(request, "staf_masuk.html", {"next": _safe_next(next),
+        return render(request, "staf_masuk.html", {"next": safe_next(next),
                                                    "error": exc.message, "username": username},
                       status_code=exc.status_code, headers=exc.headers)
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    secure = request.url.scheme == "https"
-    response.set_cookie(ACCESS_COOKIE, pair.access_token, httponly=True, samesite="lax",
-                        path="/", secure=secure, max_age=600)
-    response.set_cookie(REFRESH_COOKIE, pair.refresh_token, httponly=True, samesite="strict",
-                        path="/staf/", secure=secure, max_age=7 * 24 * 3600)
+    target = safe_next(next)
+    if pair.must_change_password:
+        target = f"{PASSWORD_PATH}?next={quote(target, safe='')}"
+    response = RedirectResponse(target, status_code=303)
+    _start_session(response, request, pair)
+    response.delete_cookie(REFRESHED_COOKIE, path="/")
+    return response
+
+
+async def _password_user(request: Request) -> Principal | None:
+    """The signed-in user, even one who must still replace a reset password."""
+    try:
+        return await get_password_change_user(request, None, request.cookies.get(ACCESS_COOKIE))
+    except ApiError:
+        return None
+
+
+@router.get("/sandi", response_class=HTMLResponse)
+async def password_page(request: Request,
+                        next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    user = await _password_user(request)
+    if user is None:
+        return session_redirect(request)
+    return render(request, "staf_sandi.html", {
+        "next": safe_next(next), "error": None, "user": user,
+        "required": await _must_change(request, user)})
+
+
+async def _must_change(request: Request, user: Principal) -> bool:
+    ingest = identity_api._container(request)
+    return await ingest.core.user_status.standing(user.user_id) is Standing.PASSWORD_CHANGE
+
+
+@router.post("/sandi", response_class=HTMLResponse)
+async def change_password(request: Request, _csrf: CsrfProtected, ingest: api.Ingest,
+                          old_password: Annotated[str, Form(max_length=256)],
+                          new_password: Annotated[str, Form(max_length=256)],
+                          repeated: Annotated[str, Form(max_length=256)],
+                          next: Annotated[str, Form(max_length=500)] = HOME) -> Response:
+    user = await _password_user(request)
+    if user is None:
+        return session_redirect(request)
+    target = safe_next(next)
+    error = None
+    if new_password != repeated:
+        error, status = "Kata sandi baru dan ulangannya tidak sama.", 422
+    else:
+        try:
+            async with ingest.core.uow() as uow:
+                pair = await identity.change_password(
+                    uow=uow, issuer=ingest.issuer, principal=user, old_password=old_password,
+                    new_password=new_password, client=_client(request))
+        except ApiError as exc:
+            error, status = exc.message, exc.status_code
+    if error is not None:
+        return render(request, "staf_sandi.html", {
+            "next": target, "error": error, "user": user,
+            "required": await _must_change(request, user)}, status_code=status)
+    ingest.core.user_status.invalidate(user.user_id)
+    response = RedirectResponse(target, status_code=303)
+    _start_session(response, request, pair)
     return response
 
 
@@ -118,11 +282,9 @@ async def login(request: Request, _csrf: CsrfProtected, ingest: api.Ingest,
 async def logout(request: Request, _csrf: CsrfProtected, ingest: api.Ingest) -> Response:
     refresh = request.cookies.get(REFRESH_COOKIE)
     if refresh:
-        await identity_api.log_out(ingest, refresh_token=refresh,
-                                   client=request.client.host if request.client else None)
-    response = RedirectResponse("/staf/masuk", status_code=303)
-    response.delete_cookie(ACCESS_COOKIE, path="/")
-    response.delete_cookie(REFRESH_COOKIE, path="/staf/")
+        await identity_api.log_out(ingest, refresh_token=refresh, client=_client(request))
+    response = RedirectResponse(LOGIN_PATH, status_code=303)
+    _end_session(response)
     return response
 
 

@@ -1,5 +1,7 @@
 // Upload of several files at once: one XHR per file, each with its own progress bar and its
-// own message (the API's Indonesian message when a file is refused).
+// own message (the API's Indonesian message when a file is refused). When the ten-minute access
+// cookie has run out, a file answered 401 renews the session once (POST /staf/sesi, spending the
+// refresh cookie) and is sent again instead of failing.
 (function () {
   "use strict";
   var form = document.getElementById("unggah");
@@ -34,15 +36,35 @@
     return { li: li, bar: bar, message: message };
   }
 
-  function show(view, ok, text, link) {
+  function show(view, ok, text, link, linkText) {
     view.message.className = "pesan " + (ok ? "ok" : "bad");
     view.message.textContent = text;
     view.li.dataset.result = ok ? "ok" : "ditolak";
     if (link) {
       var a = document.createElement("a");
-      a.href = link; a.textContent = " Lihat dokumen";
+      a.href = link; a.textContent = " " + (linkText || "Lihat dokumen");
       view.message.appendChild(a);
     }
+  }
+
+  // One renewal at a time for every file: the refresh token rotates, and a second request
+  // spending the same token would be taken for a replay and end the whole session.
+  var renewing = null;
+  function renew() {
+    if (!renewing) {
+      renewing = fetch("/staf/sesi", {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRF-Token": form.dataset.csrf, "Accept": "application/json" }
+      }).then(function (r) { return r.status === 204; }, function () { return false; })
+        .then(function (ok) { renewing = null; return ok; });
+    }
+    return renewing;
+  }
+
+  function sessionEnded(view) {
+    var here = window.location.pathname + window.location.search;
+    show(view, false, "Sesi Anda berakhir. Silakan masuk kembali.",
+         "/staf/masuk?next=" + encodeURIComponent(here), "Masuk");
   }
 
   function send(file) {
@@ -51,6 +73,18 @@
       show(view, false, "Ditolak: berkas melebihi batas ukuran.");
       return;
     }
+    attempt(file, view, false);
+  }
+
+  function retry(file, view) {
+    view.bar.value = 0;
+    view.message.textContent = "Memperbarui sesi…";
+    renew().then(function (ok) {
+      if (ok) { attempt(file, view, true); } else { sessionEnded(view); }
+    });
+  }
+
+  function attempt(file, view, retried) {
     var data = new FormData();
     if (!single) {
       data.append("title", title(file.name));
@@ -76,11 +110,18 @@
         view.bar.value = 100;
         if (single) { window.location.reload(); return; }
         show(view, true, "Berhasil diunggah (status: diterima).", "/staf/dokumen/" + body.id);
+      } else if (xhr.status === 401 && !retried) {
+        retry(file, view);
+      } else if (xhr.status === 401) {
+        sessionEnded(view);
       } else {
         show(view, false, "Ditolak: " + (body.message || ("kesalahan " + xhr.status)));
       }
     });
     xhr.addEventListener("error", function () {
+      // A 401 may come back before the file is sent, and the server then closes the
+      // connection: the browser can report that as a network error. Renew and try once more.
+      if (!retried) { retry(file, view); return; }
       show(view, false, "Gagal: koneksi terputus.");
     });
     xhr.send(data);
