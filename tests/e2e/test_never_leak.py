@@ -20,141 +20,29 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-import zipfile
 from collections.abc import AsyncIterator
 from functools import partial
-from html.parser import HTMLParser
-from urllib.parse import parse_qs, urljoin, urlparse
 
 import httpx
 import pytest
 from pypdf import PdfReader
 
+from tests.support.leaks import Crawler
 from tests.support.pdf import make_pdf
 from tests.support.servers import Endpoints
-from tests.support.stack import GATEWAY, create_user, eventually, gateway_client
+from tests.support.stack import create_user, eventually, gateway_client
 
 OFFICE = "6302"
 SCRIPT_TITLE = '<script>alert("bocor")</script> Rekap pengawasan'
 DIP = {"summary": "Rekap hasil pengawasan", "holder_unit": "Divisi Pencegahan",
        "responsible": "Ketua", "created_place_time": "Kotabaru, 2025",
        "available_forms": ["softcopy"], "retention": "5 tahun"}
-MAX_PAGES = 600
 
 
 @pytest.fixture(scope="module")
 async def gateway(servers: Endpoints) -> AsyncIterator[httpx.AsyncClient]:
     async with gateway_client() as client:
         yield client
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if name in ("href", "src") and value:
-                self.links.append(value)
-
-
-def readable(response: httpx.Response) -> str:
-    """Everything a person could read from a response (XLSX unzipped)."""
-    if response.content[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-            return "\n".join(archive.read(n).decode("utf-8", "replace")
-                             for n in archive.namelist())
-    return response.content.decode("utf-8", "replace")
-
-
-def _without_query_echo(url: str, body: str) -> str:
-    """The search page repeats what was asked (title, input, heading): that is no leak.
-
-    Only those three echoes are removed, so a hit, a highlight or a suggestion that carries
-    the asked word still counts.
-    """
-    query = parse_qs(urlparse(url).query).get("q", [""])[0]
-    if not query or not urlparse(url).path.startswith("/cari"):
-        return body
-    for echo in (f"<title>{query} — ", f'value="{query}"', f"untuk “{query}”"):
-        body = body.replace(echo, "")
-    return body
-
-
-class Crawler:
-    """Fetches every public surface it can reach and keeps what it read."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-        self.bodies: dict[str, str] = {}
-        self.errors: list[str] = []
-
-    async def get(self, url: str) -> httpx.Response:
-        response = await self.client.get(url)
-        if response.status_code >= 500:
-            self.errors.append(f"{url}: {response.status_code}")
-        if response.status_code == 200:
-            self.bodies[url] = _without_query_echo(url, readable(response))
-        return response
-
-    async def crawl_pages(self) -> None:
-        queue, seen = ["/"], {"/"}
-        while queue and len(seen) < MAX_PAGES:
-            url = queue.pop(0)
-            response = await self.get(url)
-            if "html" not in response.headers.get("content-type", ""):
-                continue
-            parser = _Links()
-            parser.feed(response.text)
-            for link in parser.links:
-                absolute = urljoin(GATEWAY + url, link)
-                parsed = urlparse(absolute)
-                if parsed.netloc != urlparse(GATEWAY).netloc or parsed.path.startswith(
-                        ("/staf", "/admin", "/api/v1/auth")):
-                    continue
-                target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
-                if target not in seen:
-                    seen.add(target)
-                    queue.append(target)
-
-    async def walk_api(self, queries: list[str]) -> list[str]:
-        """Every public API listing and what it lists; returns the listed document ids."""
-        ids: list[str] = []
-        cursor: str | None = None
-        while True:
-            page = (await self.get("/api/v1/public/documents?limit=100"
-                                   + (f"&cursor={cursor}" if cursor else ""))).json()
-            ids += [item["id"] for item in page["items"]]
-            cursor = page["next_cursor"]
-            if not cursor:
-                break
-        for doc in ids:
-            for suffix in ("", "/content", "/preview", "/pages/1"):
-                await self.get(f"/api/v1/public/documents/{doc}{suffix}")
-            await self.get(f"/api/v1/public/ckan/api/3/action/package_show?id={doc}")
-        offices = [o["code"] for o in (await self.get("/api/v1/public/offices")).json()]
-        for register in ("dip", "dik"):
-            for office in ["", *offices]:
-                for fmt in ("json", "csv", "xlsx"):
-                    await self.get(f"/api/v1/public/{register}?format={fmt}"
-                                   + (f"&office={office}" if office else ""))
-        for path in ("/api/v1/public/statistics", "/api/v1/public/catalog?limit=100",
-                     "/api/v1/public/ckan/api/3/action/package_search?rows=1000",
-                     "/api/v1/public/ckan/api/3/action/package_list",
-                     "/api/v1/public/ckan/api/3/action/organization_list",
-                     "/feed.atom", "/sitemap.xml",
-                     *[f"/kantor/{o}/feed.atom" for o in offices]):
-            await self.get(path)
-        for query in queries:
-            for path in (f"/api/v1/search?q={query}", f"/api/v1/search/suggest?q={query}",
-                         f"/cari?q={query}",
-                         f"/api/v1/public/ckan/api/3/action/package_search?q={query}"):
-                await self.get(path)
-        return ids
-
-    def find(self, needle: str) -> list[str]:
-        return [url for url, body in self.bodies.items() if needle.lower() in body.lower()]
 
 
 async def upload(client: httpx.AsyncClient, headers: dict[str, str], title: str,
