@@ -9,6 +9,7 @@ import pytest
 
 from dms_common.events import IdentityChanged, IdentityChangedPayload, IdentityKind
 from dms_common.identity.projection import DbUserStatus, apply_identity_changed
+from dms_common.identity.users import Standing
 from tests.support.sample_service.app import Sample, open_sample
 from tests.support.servers import Endpoints
 
@@ -49,3 +50,19 @@ async def test_user_status_follows_the_newest_identity_event(sample: Sample) -> 
     await deliver(sample, office, IdentityKind.OFFICE, 1, disabled=True,
                   fields={"code": "6302", "name": "Bawaslu Kabupaten Kotabaru"})
     assert await status.is_disabled(user) is True
+
+
+async def test_a_reset_password_stands_until_a_newer_event_clears_it(sample: Sample) -> None:
+    status = DbUserStatus(sample.sessions, sample.core)
+    user = uuid.uuid4()
+    fields: dict[str, object] = {"username": "sari", "role": "staff", "office_code": "6303"}
+    await deliver(sample, user, IdentityKind.USER, 1, disabled=False,
+                  fields={**fields, "must_change_password": True})  # type: ignore[dict-item]
+    assert await status.standing(user) is Standing.PASSWORD_CHANGE
+    assert await status.is_disabled(user) is False
+    await deliver(sample, user, IdentityKind.USER, 2, disabled=True,
+                  fields={**fields, "must_change_password": True})  # type: ignore[dict-item]
+    assert await status.standing(user) is Standing.DISABLED
+    await deliver(sample, user, IdentityKind.USER, 3, disabled=False,
+                  fields={**fields, "must_change_password": False})  # type: ignore[dict-item]
+    assert await status.standing(user) is Standing.ACTIVE

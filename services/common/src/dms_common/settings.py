@@ -38,7 +38,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
 
     database_url: SecretStr
-    database_pool_size: int = 10
+    # Connections kept open per process: at least the requests that run transactions at once,
+    # or every extra one connects (and prepares its statements) afresh. Up to half as many
+    # again open for bursts. 8 processes x 30 stays under the servers' max_connections (300).
+    database_pool_size: int = 20
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     # Namespaces for running several isolated copies on one set of servers

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dms_common.db.tables import CoreTables
@@ -48,6 +48,10 @@ async def find_duplicate(*, uow: UnitOfWork, office_code: str, sha256: str) -> u
     return None if row is None else row[0]
 
 
+_INSERT_DOCUMENT = insert(cast(Table, Document.__table__))
+_INSERT_VERSION = insert(cast(Table, DocumentVersion.__table__))
+
+
 async def receive_document(*, uow: UnitOfWork, new: NewDocument, actor: Actor) -> Document:
     """Record an uploaded document and its first version, and announce it."""
     assert actor.user_id is not None
@@ -58,18 +62,20 @@ async def receive_document(*, uow: UnitOfWork, new: NewDocument, actor: Actor) -
         tags=new.tags, uploader_id=actor.user_id, current_version=1, status="received",
         kip_category=None, status_seqs={}, created_at=now, updated_at=now, retracted_at=None,
         retracted_by=None)
-    # Plain inserts rather than the ORM's flush: this runs once per upload, and the unit-of-work
-    # bookkeeping cost more than the statements. The returned object is not attached.
-    await uow.session.execute(insert(Document).values(
-        id=document.id, office_code=document.office_code, division_id=document.division_id,
-        title=document.title, description=document.description,
-        document_date=document.document_date, tags=document.tags,
-        uploader_id=document.uploader_id, current_version=1, status="received",
-        status_seqs={}, created_at=now, updated_at=now))
-    await uow.session.execute(insert(DocumentVersion).values(
-        id=uuid.uuid4(), document_id=new.document_id, version=1, office_code=new.office_code,
-        filename=new.filename, content_type=new.content_type, size=new.size, sha256=new.sha256,
-        object_key=new.object_key, uploader_id=actor.user_id, created_at=now))
+    # Plain inserts with parameters rather than the ORM's flush: this runs once per upload, and
+    # the unit-of-work bookkeeping cost more than the statements. The returned object is not
+    # attached to the session.
+    await uow.session.execute(_INSERT_DOCUMENT, {
+        "id": document.id, "office_code": document.office_code,
+        "division_id": document.division_id, "title": document.title,
+        "description": document.description, "document_date": document.document_date,
+        "tags": document.tags, "uploader_id": document.uploader_id, "current_version": 1,
+        "status": "received", "status_seqs": {}, "created_at": now, "updated_at": now})
+    await uow.session.execute(_INSERT_VERSION, {
+        "id": uuid.uuid4(), "document_id": new.document_id, "version": 1,
+        "office_code": new.office_code, "filename": new.filename,
+        "content_type": new.content_type, "size": new.size, "sha256": new.sha256,
+        "object_key": new.object_key, "uploader_id": actor.user_id, "created_at": now})
     await uow.emit(DocumentReceived.build(
         document_id=new.document_id, version=1, office_code=new.office_code,
         payload=DocumentReceivedPayload(

@@ -9,15 +9,17 @@ the block commits, an exception rolls back.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from sqlalchemy import Executable, bindparam, insert, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -45,9 +47,20 @@ def make_engine(url: str, *, schema: str, pool_size: int = 10,
     canonical schema (`model_schema`); when the live schema differs (an isolated
     test copy), statements are translated to it.
     """
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                                 pool_pre_ping=True, pool_recycle=1800)
+    # No pool_pre_ping: with asyncpg it costs three round trips (begin, ping, rollback) on every
+    # checkout, several times per request. A connection the server has closed (a restart, a
+    # terminated backend) is already known closed on our side, for free: refuse it at checkout
+    # and the pool opens a fresh one.
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2,
+                                 pool_pre_ping=False, pool_recycle=1800)
     role = runtime_role(schema)
+
+    @sa_event.listens_for(engine.sync_engine, "checkout")
+    def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        is_closed = getattr(driver, "is_closed", None)
+        if is_closed is not None and is_closed():
+            raise DisconnectionError("the server closed this pooled connection")
 
     @sa_event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -79,6 +92,38 @@ class Actor:
     @classmethod
     def system(cls, name: str = "system") -> Actor:
         return cls(user_id=None, role=name)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The unit of work's statements, built once per schema and run with parameters only.
+
+    Building a statement with its values on every call (``insert(t).values(...)``) costs more
+    than running it: SQLAlchemy then derives a fresh cache key from the values' structure.
+    """
+
+    next_seq: Executable
+    outbox: Executable
+    claim: Executable
+    audit: Executable
+
+
+@functools.cache
+def _statements(tables: CoreTables) -> _Statements:
+    seq = tables.event_seq
+    processed = tables.processed_events
+    return _Statements(
+        next_seq=(pg_insert(seq).values(stream_id=bindparam("stream_id"), seq=1)
+                  .on_conflict_do_update(index_elements=[seq.c.stream_id],
+                                         set_={"seq": seq.c.seq + 1})
+                  .returning(seq.c.seq)),
+        outbox=insert(tables.outbox),
+        claim=(pg_insert(processed)
+               .values(event_id=bindparam("event_id"), topic=bindparam("topic"))
+               .on_conflict_do_nothing(index_elements=[processed.c.event_id])
+               .returning(processed.c.event_id)),
+        audit=insert(tables.audit_log),
+    )
 
 
 class UnitOfWork:
@@ -121,12 +166,9 @@ class UnitOfWork:
 
     async def next_seq(self, stream_id: UUID) -> int:
         """Increment and return the per-stream event counter, in this transaction."""
-        table = self.tables.event_seq
-        stmt = (pg_insert(table).values(stream_id=stream_id, seq=1)
-                .on_conflict_do_update(index_elements=[table.c.stream_id],
-                                       set_={"seq": table.c.seq + 1})
-                .returning(table.c.seq))
-        return int((await self.session.execute(stmt)).scalar_one())
+        result = await self.session.execute(_statements(self.tables).next_seq,
+                                            {"stream_id": stream_id})
+        return int(result.scalar_one())
 
     async def emit(self, event: Event) -> Event:
         """Stamp the event's seq and write it to the outbox in this transaction."""
@@ -141,9 +183,9 @@ class UnitOfWork:
         if not event.correlation_id:
             update["correlation_id"] = current_correlation_id()
         stamped = event.model_copy(update=update)
-        await self.session.execute(insert(self.tables.outbox).values(
-            event_id=stamped.event_id, topic=stamped.TOPIC.value, key=str(stream_id),
-            value=stamped.to_bytes(), correlation_id=stamped.correlation_id))
+        await self.session.execute(_statements(self.tables).outbox, {
+            "event_id": stamped.event_id, "topic": stamped.TOPIC.value, "key": str(stream_id),
+            "value": stamped.to_bytes(), "correlation_id": stamped.correlation_id})
         self._emitted += 1
         return stamped
 
@@ -153,22 +195,20 @@ class UnitOfWork:
         ON CONFLICT DO NOTHING waits for a concurrent transaction holding the
         same id, so two consumers racing on one event cannot both apply it.
         """
-        table = self.tables.processed_events
-        stmt = (pg_insert(table).values(event_id=event_id, topic=topic)
-                .on_conflict_do_nothing(index_elements=[table.c.event_id])
-                .returning(table.c.event_id))
-        return (await self.session.execute(stmt)).first() is not None
+        result = await self.session.execute(_statements(self.tables).claim,
+                                            {"event_id": event_id, "topic": topic})
+        return result.first() is not None
 
     async def audit(self, *, actor: Actor, action: str, subject_type: str,
                     subject_id: str | UUID | None = None, reason: str | None = None,
                     office_code: str | None = None, detail: dict[str, Any] | None = None) -> None:
         """Append an entry to the audit log in this transaction."""
-        await self.session.execute(insert(self.tables.audit_log).values(
-            actor_id=actor.user_id, actor_role=actor.role,
-            office_code=office_code or actor.office_code, action=action,
-            subject_type=subject_type, subject_id=str(subject_id) if subject_id else None,
-            reason=reason, detail=detail or {}, client_ip=actor.client_ip,
-            correlation_id=current_correlation_id()))
+        await self.session.execute(_statements(self.tables).audit, {
+            "actor_id": actor.user_id, "actor_role": actor.role,
+            "office_code": office_code or actor.office_code, "action": action,
+            "subject_type": subject_type, "subject_id": str(subject_id) if subject_id else None,
+            "reason": reason, "detail": detail or {}, "client_ip": actor.client_ip,
+            "correlation_id": current_correlation_id()})
 
     async def execute_text(self, sql: str, **params: Any) -> Any:
         return await self.session.execute(text(sql), params)
