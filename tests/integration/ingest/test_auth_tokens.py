@@ -23,6 +23,7 @@ from dms_ingest.main import create_app
 from dms_ingest.models import LoginAttempt
 from dms_ingest.settings import IngestSettings
 from tests.support.isolation import Isolated, isolated
+from tests.support.refresh import age_rotations
 from tests.support.servers import Endpoints
 
 ROOT_PASSWORD = "Root-pass-12345"
@@ -176,13 +177,34 @@ async def test_refresh_rotates_and_a_replayed_token_revokes_the_family(env: Env)
     assert second["refresh_token"] != first["refresh_token"]
     assert (await env.client.get("/api/v1/auth/me",
                                  headers=bearer(second["access_token"]))).status_code == 200
-    # The old one was revoked by the rotation; replaying it also ends the new one.
+    # A second tab renewing with the same token a moment later gets its own pair.
+    other_tab = await env.client.post("/api/v1/auth/refresh",
+                                      json={"refresh_token": first["refresh_token"]})
+    assert other_tab.status_code == 200, other_tab.text
+    assert other_tab.json()["refresh_token"] not in (first["refresh_token"],
+                                                     second["refresh_token"])
+    # Past the grace, presenting the rotated token is a replay: it ends the whole family.
+    await age_rotations(env.app)
     replay = await env.client.post("/api/v1/auth/refresh",
                                    json={"refresh_token": first["refresh_token"]})
     assert replay.status_code == 401 and replay.json()["code"] == "invalid_refresh_token"
-    after = await env.client.post("/api/v1/auth/refresh",
-                                  json={"refresh_token": second["refresh_token"]})
-    assert after.status_code == 401
+    for survivor in (second, other_tab.json()):
+        after = await env.client.post("/api/v1/auth/refresh",
+                                      json={"refresh_token": survivor["refresh_token"]})
+        assert after.status_code == 401
+
+
+async def test_a_token_rotated_within_the_grace_is_not_renewed_after_logout(env: Env) -> None:
+    _, username = await env.new_user()
+    first = (await env.log_in(username)).json()
+    second = (await env.client.post("/api/v1/auth/refresh",
+                                    json={"refresh_token": first["refresh_token"]})).json()
+    out = await env.client.post("/api/v1/auth/logout",
+                                json={"refresh_token": second["refresh_token"]})
+    assert out.status_code == 204
+    late = await env.client.post("/api/v1/auth/refresh",
+                                 json={"refresh_token": first["refresh_token"]})
+    assert late.status_code == 401
 
 
 async def test_logout_revokes_the_refresh_token(env: Env) -> None:

@@ -19,6 +19,7 @@ from dms_ingest.bootstrap import IngestApp, bootstrap
 from dms_ingest.main import create_app
 from dms_ingest.settings import IngestSettings
 from tests.support.isolation import isolated
+from tests.support.refresh import age_rotations
 from tests.support.servers import Endpoints
 
 ROOT_PASSWORD = "Root-pass-12345"
@@ -121,6 +122,20 @@ async def test_a_page_with_an_expired_access_cookie_is_renewed_not_sent_to_log_i
         assert 'action="/staf/masuk"' not in again.text
 
 
+async def test_two_tabs_renewing_with_the_same_cookie_both_stay_logged_in(env: Env) -> None:
+    username = await env.new_staff()
+    async with env.browser() as first, env.browser() as second:
+        await log_in(first, username)
+        for cookie in first.cookies.jar:  # the second tab shares the browser's cookies
+            put(second, cookie.name, cookie.value or "", cookie.path)
+        drop(first, ACCESS)
+        drop(second, ACCESS)
+        for tab in (first, second):
+            landed = await tab.get("/staf/unggah", follow_redirects=True)
+            assert landed.status_code == 200 and str(landed.url) == "http://ingest/staf/unggah"
+            assert 'action="/staf/masuk"' not in landed.text
+
+
 async def test_a_replayed_refresh_cookie_ends_at_the_login_page_and_ends_the_session(
         env: Env) -> None:
     username = await env.new_staff()
@@ -133,6 +148,7 @@ async def test_a_replayed_refresh_cookie_ends_at_the_login_page_and_ends_the_ses
 
         put(client, REFRESH, stolen, "/staf/")
         drop(client, ACCESS)
+        await age_rotations(env.app)  # past the grace a second tab gets
         replay = await client.get("/staf/sesi?next=/staf/unggah")
         assert replay.status_code == 303
         assert replay.headers["location"] == "/staf/masuk?next=%2Fstaf%2Funggah"
@@ -204,6 +220,7 @@ async def test_the_upload_script_renews_with_a_post_behind_the_csrf_check(env: E
         assert page.status_code == 200 and 'id="unggah"' in page.text
 
         put(client, REFRESH, before, "/staf/")
+        await age_rotations(env.app)  # past the grace a second tab gets
         refused = await client.post("/staf/sesi", headers=csrf)
         assert refused.status_code == 401
         assert refused.json()["code"] == "invalid_refresh_token"

@@ -421,11 +421,17 @@ async def _revoke_user_tokens(uow: UnitOfWork, user_id: uuid.UUID) -> None:
         .values(revoked_at=_now()))
 
 
+# How long a rotated refresh token may still be presented once more (two tabs renewing at
+# once). Past it, presenting a rotated token is a replay: the whole family is revoked.
+REFRESH_REUSE_GRACE = timedelta(seconds=10)
+
+
 async def refresh_tokens(*, uow: UnitOfWork, issuer: TokenIssuer, refresh_token: str,
                          client: str | None) -> TokenPair | None:
     """Rotate a refresh token: revoke it and issue a new pair in the same family; None if refused.
 
-    A token that was already rotated is being replayed: its whole family is revoked. A refusal
+    A token that was already rotated is being replayed: its whole family is revoked, unless it
+    was rotated within `REFRESH_REUSE_GRACE` and the family is still alive. A refusal
     still writes (revocations, the audit entry), so the caller commits and answers
     `refresh_refused()` afterwards.
     """
@@ -437,21 +443,35 @@ async def refresh_tokens(*, uow: UnitOfWork, issuer: TokenIssuer, refresh_token:
     user = await uow.session.get(User, row.user_id)
     actor = Actor(user_id=row.user_id, role=user.role if user else None,
                   office_code=user.office_code if user else None, client_ip=client)
-    if row.revoked_at is not None:
-        if row.replaced_by is not None:
-            await _revoke_family(uow, row.family_id)
-            await uow.audit(actor=actor, action="refresh_token_reused", subject_type="user",
-                            subject_id=row.user_id, detail={"family": str(row.family_id)})
-        return None
     if row.expires_at <= _now() or not await _usable(uow.session, user):
         await _revoke_family(uow, row.family_id)
         return None
+    if row.revoked_at is not None:
+        if row.replaced_by is None:
+            return None  # logged out or revoked: nothing to renew
+        if not (_now() - row.revoked_at <= REFRESH_REUSE_GRACE
+                and await _family_alive(uow, row.family_id)):
+            await _revoke_family(uow, row.family_id)
+            await uow.audit(actor=actor, action="refresh_token_reused", subject_type="user",
+                            subject_id=row.user_id, detail={"family": str(row.family_id)})
+            return None
+        # Two tabs whose access ran out together renew with the same token a moment apart:
+        # the second gets its own pair in the same family rather than ending the session.
     assert user is not None
     pair, new_row = await _issue_pair(uow=uow, issuer=issuer, user=user,
                                       client=(client or "")[:100], family_id=row.family_id)
-    row.revoked_at = _now()
-    row.replaced_by = new_row.id
+    if row.revoked_at is None:
+        row.revoked_at = _now()
+        row.replaced_by = new_row.id
     return pair
+
+
+async def _family_alive(uow: UnitOfWork, family_id: uuid.UUID) -> bool:
+    """Whether any refresh token of the family may still be used (no logout, no reuse)."""
+    return (await uow.session.execute(
+        select(RefreshToken.id).where(RefreshToken.family_id == family_id,
+                                      RefreshToken.revoked_at.is_(None)).limit(1))).first() \
+        is not None
 
 
 async def log_out(*, uow: UnitOfWork, refresh_token: str, client: str | None) -> bool:
