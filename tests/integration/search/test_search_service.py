@@ -223,6 +223,33 @@ async def test_bad_parameters_answer_422(env: Env) -> None:
     assert response.json()["code"] == "invalid_cursor"
 
 
+async def test_blank_form_values_mean_absent(env: Env) -> None:
+    # The /cari form sends every unselected choice as an empty value.
+    doc = uuid.uuid4()
+    await publish_document(env, doc)
+    await env.refresh()
+    blank = dict.fromkeys(("office", "category", "division", "year", "type", "sort", "cursor"),
+                          "")
+    results = await env.public(q="pemilihan", **blank)
+    assert ids(results) == {str(doc)}
+    for params in ({"year": "1899"}, {"year": "tahun"}, {"sort": "acak"}):
+        response = await env.http.get("/api/v1/search", params=params)
+        assert response.status_code == 422, params
+        assert response.json()["code"] == "invalid_request"
+
+
+async def test_no_hits_still_lists_every_facet(env: Env) -> None:
+    # OpenSearch leaves empty parts out of a filtered answer: the API does not.
+    results = await env.public(q="tidakadakatasemacamini")
+    assert results == {"total": 0, "hits": [], "next_cursor": None,
+                       "facets": {name: {} for name in (
+                           "office_code", "kip_category", "division_id", "year",
+                           "document_type")}}
+    suggestions = await env.http.get("/api/v1/search/suggest", params={"q": "tidakada"})
+    assert suggestions.status_code == 200
+    assert suggestions.json() == {"suggestions": []}
+
+
 async def test_pages_of_results_follow_the_cursor(env: Env) -> None:
     docs = [uuid.uuid4() for _ in range(3)]
     for doc in docs:
@@ -294,4 +321,4 @@ async def test_search_engine_down_answers_503(env: Env) -> None:
         ready = await http.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["opensearch"] != "ok"
-    dead.close()
+    await dead.close()

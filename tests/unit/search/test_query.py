@@ -136,6 +136,15 @@ def test_read_page() -> None:
     assert read_page(response(1, 1), request).next_cursor is None
 
 
+def test_read_page_of_a_filtered_answer_without_hits() -> None:
+    # filter_path drops empty lists and objects: no hits, no buckets.
+    page = read_page({"hits": {"total": {"value": 0}}}, SearchRequest(q="x"),
+                     facets=("office_code", "year"))
+    assert (page.total, page.hits, page.next_cursor) == (0, [], None)
+    assert page.facets == {"office_code": {}, "year": {}}
+    assert read_suggestions({}) == []
+
+
 def test_highlight_segments_unescape_for_the_template_to_escape() -> None:
     fragment = "a &lt;script&gt; <mark>pemilihan</mark> &amp; <mark>umum</mark>"
     assert highlight_segments(fragment) == [

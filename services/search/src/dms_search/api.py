@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BeforeValidator, StringConstraints
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic_core import to_json
 
 from dms_common.errors import ApiError
 from dms_common.events import KipCategory
@@ -16,12 +17,19 @@ from dms_search import service
 from dms_search.bootstrap import SearchApp
 from dms_search.index import SearchUnavailable
 from dms_search.query import InvalidCursor, Page, SearchRequest, decode_cursor
-from dms_search.schemas import InternalSearchResults, SearchResults, Suggestions
+from dms_search.schemas import (
+    InternalSearchResults,
+    SearchResults,
+    Suggestions,
+    results_payload,
+    suggestions_payload,
+)
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 
 
-def get_container(request: Request) -> SearchApp:
+async def get_container(request: Request) -> SearchApp:
+    # A coroutine, like every dependency here: FastAPI runs a plain function in a worker thread.
     container: SearchApp = request.app.state.container
     return container
 
@@ -37,29 +45,35 @@ DocumentType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Sort = Literal["relevance", "newest", "oldest"]
 
 
-def search_request(
-    q: Annotated[str, Query(max_length=200, description="Kata yang dicari; kosong: terbaru")] = "",
-    office: Annotated[OfficeCode | None, BlankIsNone, Query(description="Kode kantor")] = None,
-    category: Annotated[KipCategory | None, BlankIsNone,
-                        Query(description="Kategori informasi")] = None,
-    division: Annotated[UUID | None, BlankIsNone, Query(description="ID divisi")] = None,
-    year: Annotated[int | None, BlankIsNone,
-                    Query(ge=1900, le=2999, description="Tahun dokumen")] = None,
-    document_type: Annotated[DocumentType | None, BlankIsNone,
-                             Query(alias="type", description="Jenis dokumen")] = None,
-    sort: Annotated[Sort, BlankIsNone,
-                    Query(description="relevance (default), newest, oldest")] = "relevance",
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> SearchRequest:
+class SearchQuery(BaseModel):
+    """The query string every search route reads (one model: validated in one step)."""
+
+    q: str = Field("", max_length=200, description="Kata yang dicari; kosong: terbaru")
+    office: Annotated[OfficeCode | None, BlankIsNone] = Field(None, description="Kode kantor")
+    category: Annotated[KipCategory | None, BlankIsNone] = Field(
+        None, description="Kategori informasi")
+    division: Annotated[UUID | None, BlankIsNone] = Field(None, description="ID divisi")
+    year: Annotated[int | None, BlankIsNone] = Field(None, ge=1900, le=2999,
+                                                     description="Tahun dokumen")
+    document_type: Annotated[DocumentType | None, BlankIsNone] = Field(
+        None, alias="type", description="Jenis dokumen")
+    sort: Annotated[Sort | None, BlankIsNone] = Field(
+        "relevance", description="relevance (default), newest, oldest")
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=512)
+
+
+async def search_request(query: Annotated[SearchQuery, Query()]) -> SearchRequest:
     """Read and check the search parameters shared by every search route.
 
     Words in double quotes must appear as that exact phrase.
     """
-    request = SearchRequest(q=q, office=office, category=category.value if category else None,
-                            division=str(division) if division else None, year=year,
-                            type=document_type,
-                            sort=sort or "relevance", limit=limit, cursor=cursor or None)
+    request = SearchRequest(
+        q=query.q, office=query.office,
+        category=query.category.value if query.category else None,
+        division=str(query.division) if query.division else None, year=query.year,
+        type=query.document_type, sort=query.sort or "relevance", limit=query.limit,
+        cursor=query.cursor or None)
     if request.cursor:
         try:
             decode_cursor(request.cursor, request.mode)
@@ -74,6 +88,11 @@ Staff = Annotated[Principal, Depends(require_role(Role.STAFF, Role.OFFICE_ADMIN,
 
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"description": "The search engine does not answer"}}
+
+
+def json_answer(payload: Any) -> Response:
+    """Encode an answer built as plain data (see dms_search.schemas) once, in one step."""
+    return Response(to_json(payload), media_type="application/json")
 
 
 def unavailable() -> ApiError:
@@ -91,8 +110,8 @@ async def find_published(container: SearchApp, params: SearchRequest) -> Page:
 
 @router.get("", response_model=SearchResults, summary="Search the published documents",
             responses=UNAVAILABLE)
-async def search_published(container: Container, params: SearchParams) -> SearchResults:
-    return SearchResults.of(await find_published(container, params))
+async def search_published(container: Container, params: SearchParams) -> Response:
+    return json_answer(results_payload(await find_published(container, params)))
 
 
 @router.get("/internal", response_model=InternalSearchResults,
@@ -100,14 +119,14 @@ async def search_published(container: Container, params: SearchParams) -> Search
             responses={401: {"description": "Not signed in"},
                        403: {"description": "The role reads no documents"}, **UNAVAILABLE})
 async def search_internal(user: Staff, container: Container,
-                          params: SearchParams) -> InternalSearchResults:
+                          params: SearchParams) -> Response:
     try:
         page = await service.search_internal(index=container.index, request=params, actor=user)
     except service.NotAllowed:
         raise ApiError.forbidden() from None
     except SearchUnavailable:
         raise unavailable() from None
-    return InternalSearchResults.of(page)
+    return json_answer(results_payload(page, internal=True))
 
 
 SuggestPrefix = Annotated[str, Query(min_length=1, max_length=100,
@@ -118,12 +137,12 @@ SuggestLimit = Annotated[int, Query(ge=1, le=20)]
 @router.get("/suggest", response_model=Suggestions,
             summary="Suggest published titles as the user types", responses=UNAVAILABLE)
 async def suggest_published(container: Container, q: SuggestPrefix,
-                            limit: SuggestLimit = 8) -> Suggestions:
+                            limit: SuggestLimit = 8) -> Response:
     try:
         found = await service.suggest_public(index=container.index, prefix=q, limit=limit)
     except SearchUnavailable:
         raise unavailable() from None
-    return Suggestions.of(found)
+    return json_answer(suggestions_payload(found))
 
 
 @router.get("/internal/suggest", response_model=Suggestions,
@@ -131,7 +150,7 @@ async def suggest_published(container: Container, q: SuggestPrefix,
             responses={401: {"description": "Not signed in"},
                        403: {"description": "The role reads no documents"}, **UNAVAILABLE})
 async def suggest_internal(user: Staff, container: Container, q: SuggestPrefix,
-                           limit: SuggestLimit = 8) -> Suggestions:
+                           limit: SuggestLimit = 8) -> Response:
     try:
         found = await service.suggest_internal(index=container.index, prefix=q, limit=limit,
                                                actor=user)
@@ -139,4 +158,4 @@ async def suggest_internal(user: Staff, container: Container, q: SuggestPrefix,
         raise ApiError.forbidden() from None
     except SearchUnavailable:
         raise unavailable() from None
-    return Suggestions.of(found)
+    return json_answer(suggestions_payload(found))

@@ -20,8 +20,10 @@ class SearchApp:
     index: SearchIndex
 
     async def close(self) -> None:
-        self.index.close()
-        await self.core.close()
+        try:
+            await self.index.close()
+        finally:
+            await self.core.close()
 
 
 async def bootstrap(settings: SearchSettings, *, store: ObjectStore | None = None,
@@ -34,7 +36,7 @@ async def bootstrap(settings: SearchSettings, *, store: ObjectStore | None = Non
     try:
         await search_index.ensure_indices()
     except BaseException:
-        search_index.close()
+        await search_index.close()
         await core.close()
         raise
     return SearchApp(settings=settings, core=core, index=search_index)

@@ -25,6 +25,13 @@ FUZZY_BOOST = 0.3
 RETURNED_FIELDS = ["document_id", "title", "office_code", "kip_category", "document_date",
                    "division_id", "document_type", "status"]
 FACET_SIZE = 50
+# OpenSearch's `filter_path` for every search: only what read_page and
+# read_suggestions read comes back (no _index, _score, shard counts, ...).
+# OpenSearch leaves an empty list or object out, so the readers use defaults.
+SEARCH_FILTER_PATH = ",".join([
+    "hits.total.value", "hits.hits._id", "hits.hits._source", "hits.hits.highlight",
+    "hits.hits.sort", "aggregations.*.values.buckets.key",
+    "aggregations.*.values.buckets.doc_count"])
 SUGGEST_FIELDS = ["title_suggest", "title_suggest._2gram", "title_suggest._3gram"]
 
 # The facets a caller may filter by: field in the index → SearchRequest attribute.
@@ -217,7 +224,7 @@ def read_suggestions(response: dict[str, Any]) -> list[Suggestion]:
     """The suggested titles, each once, best first."""
     seen: set[str] = set()
     found: list[Suggestion] = []
-    for raw in response["hits"]["hits"]:
+    for raw in response.get("hits", {}).get("hits", []):
         title = raw.get("_source", {}).get("title") or ""
         if title and title.casefold() not in seen:
             seen.add(title.casefold())
@@ -254,9 +261,14 @@ def _highlights(highlight: dict[str, list[str]]) -> list[str]:
     return [*title, *text]
 
 
-def read_page(response: dict[str, Any], request: SearchRequest) -> Page:
-    """Turn OpenSearch's answer into a page of hits, facets and the next cursor."""
-    raw_hits = response["hits"]["hits"]
+def read_page(response: dict[str, Any], request: SearchRequest, *,
+              facets: tuple[str, ...] = ()) -> Page:
+    """Turn OpenSearch's answer into a page of hits, facets and the next cursor.
+
+    Every facet named in `facets` is in the page, with no values if it has none.
+    """
+    found = response.get("hits", {})
+    raw_hits = found.get("hits", [])
     hits = []
     for raw in raw_hits:
         source = raw.get("_source", {})
@@ -269,11 +281,12 @@ def read_page(response: dict[str, Any], request: SearchRequest) -> Page:
             status=source.get("status") or "",
             division_id=source.get("division_id"), document_type=source.get("document_type"),
             highlights=_highlights(highlight)))
-    facets = {name: {str(b["key"]): int(b["doc_count"])
-                     for b in agg.get("values", agg).get("buckets", [])}
-              for name, agg in response.get("aggregations", {}).items()}
+    counts: dict[str, dict[str, int]] = {name: {} for name in facets}
+    for name, agg in response.get("aggregations", {}).items():
+        counts[name] = {str(b["key"]): int(b["doc_count"])
+                        for b in agg.get("values", agg).get("buckets", [])}
     next_cursor = None
     if raw_hits and len(raw_hits) == request.limit:
         next_cursor = encode_cursor(request.mode, raw_hits[-1]["sort"])
-    return Page(total=int(response["hits"]["total"]["value"]), hits=hits, facets=facets,
+    return Page(total=int(found.get("total", {}).get("value", 0)), hits=hits, facets=counts,
                 next_cursor=next_cursor)

@@ -1,10 +1,17 @@
-"""HTTP models of the search API."""
+"""HTTP models of the search API.
+
+The models describe the answers (OpenAPI, clients, tests). The search routes
+build the same shape as plain data (`results_payload`, `suggestions_payload`)
+and encode it once: a page of hits is not validated again on its way out.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
-from dms_search.query import Page, Suggestion
+from dms_search.query import Hit, Page, Suggestion
 
 
 class SearchHit(BaseModel):
@@ -30,27 +37,9 @@ class SearchResults(BaseModel):
         description="For each facet field, the number of hits per value")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
 
-    @classmethod
-    def of(cls, page: Page) -> SearchResults:
-        return cls(total=page.total, facets=page.facets, next_cursor=page.next_cursor,
-                   hits=[SearchHit(id=h.id, title=h.title, office_code=h.office_code,
-                                   kip_category=h.kip_category, document_date=h.document_date,
-                                   division_id=h.division_id, document_type=h.document_type,
-                                   highlights=h.highlights) for h in page.hits])
-
 
 class InternalSearchResults(SearchResults):
     hits: list[InternalSearchHit]  # type: ignore[assignment]
-
-    @classmethod
-    def of(cls, page: Page) -> InternalSearchResults:
-        return cls(total=page.total, facets=page.facets, next_cursor=page.next_cursor,
-                   hits=[InternalSearchHit(id=h.id, title=h.title, office_code=h.office_code,
-                                           kip_category=h.kip_category,
-                                           document_date=h.document_date, status=h.status,
-                                           division_id=h.division_id,
-                                           document_type=h.document_type,
-                                           highlights=h.highlights) for h in page.hits])
 
 
 class SuggestedTitle(BaseModel):
@@ -61,6 +50,25 @@ class SuggestedTitle(BaseModel):
 class Suggestions(BaseModel):
     suggestions: list[SuggestedTitle]
 
-    @classmethod
-    def of(cls, found: list[Suggestion]) -> Suggestions:
-        return cls(suggestions=[SuggestedTitle(id=s.id, title=s.title) for s in found])
+
+def _hit(hit: Hit, *, internal: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "id": hit.id, "title": hit.title, "office_code": hit.office_code,
+        "kip_category": hit.kip_category, "document_date": hit.document_date,
+        "division_id": hit.division_id, "document_type": hit.document_type,
+        "highlights": hit.highlights}
+    if internal:
+        fields["status"] = hit.status
+    return fields
+
+
+def results_payload(page: Page, *, internal: bool = False) -> dict[str, Any]:
+    """A page as SearchResults (or InternalSearchResults, with each hit's status)."""
+    return {"total": page.total,
+            "hits": [_hit(hit, internal=internal) for hit in page.hits],
+            "facets": page.facets, "next_cursor": page.next_cursor}
+
+
+def suggestions_payload(found: list[Suggestion]) -> dict[str, Any]:
+    """Suggested titles as Suggestions."""
+    return {"suggestions": [{"id": s.id, "title": s.title} for s in found]}

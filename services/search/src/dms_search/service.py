@@ -135,7 +135,7 @@ async def read_text(*, store: ObjectStore, key: str | None, limit: int) -> str:
 async def search_public(*, index: SearchIndex, request: SearchRequest) -> Page:
     """Search the published documents, as anyone may."""
     response = await index.search(IndexKind.PUBLIC, build_search(request, PUBLIC_SCOPE))
-    return read_page(response, request)
+    return read_page(response, request, facets=PUBLIC_FACETS)
 
 
 def internal_scope(actor: Principal) -> Scope:
@@ -157,7 +157,7 @@ async def search_internal(*, index: SearchIndex, request: SearchRequest,
     """Search every document, in any status, within the offices the actor may read."""
     body = build_search(request, internal_scope(actor), facets=INTERNAL_FACETS)
     response = await index.search(IndexKind.INTERNAL, body)
-    return read_page(response, request)
+    return read_page(response, request, facets=INTERNAL_FACETS)
 
 
 async def suggest_public(*, index: SearchIndex, prefix: str, limit: int) -> list[Suggestion]:
