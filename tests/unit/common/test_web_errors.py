@@ -53,7 +53,8 @@ def test_every_answer_carries_its_correlation_id_and_is_counted() -> None:
     from dms_common.metrics import HTTP_REQUESTS
 
     def count(path: str, status: str) -> float:
-        return HTTP_REQUESTS.labels("GET", path, status)._sum.get()  # type: ignore[attr-defined]
+        sample = HTTP_REQUESTS.labels("GET", path, status)
+        return float(sample._sum.get())
 
     client = _client()
     before = count("/rusak", "500")
@@ -63,3 +64,25 @@ def test_every_answer_carries_its_correlation_id_and_is_counted() -> None:
     assert made.status_code == 500
     assert made.headers["x-correlation-id"] not in ("", "bukan id;\n")
     assert count("/rusak", "500") > before
+
+
+def test_logging_keeps_an_access_log_that_uvicorn_turned_off_off() -> None:
+    import logging
+
+    from dms_common.logging import configure_logging
+
+    access, root = logging.getLogger("uvicorn.access"), logging.getLogger()
+    saved = (access.handlers[:], access.propagate)
+    saved_root = (root.handlers[:], root.level)
+    try:
+        access.handlers[:] = []
+        access.propagate = False  # what `uvicorn --no-access-log` leaves
+        configure_logging("uji")
+        assert access.propagate is False
+        access.handlers[:] = [logging.NullHandler()]  # uvicorn's own access handler
+        configure_logging("uji")
+        assert access.propagate is True and access.handlers == []
+    finally:
+        access.handlers[:], access.propagate = saved
+        root.handlers[:] = saved_root[0]
+        root.setLevel(saved_root[1])

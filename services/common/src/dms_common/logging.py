@@ -69,5 +69,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("opensearch").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        logger = logging.getLogger(name)
+        if name == "uvicorn.access" and not logger.handlers and not logger.propagate:
+            continue  # started with --no-access-log: a line per request is not wanted
+        logger.handlers[:] = []
+        logger.propagate = True
