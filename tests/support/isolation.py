@@ -8,7 +8,10 @@ so tests never see each other's records nor those of a running stack.
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
 import uuid
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from minio import Minio
 from opensearchpy import OpenSearch
 
+from dms_common.backup import libpq_url
 from dms_common.db.uow import Actor
 from dms_common.events import IdentityChanged, IdentityChangedPayload, IdentityKind, Topic
 from dms_common.identity.projection import apply_identity_changed
@@ -133,6 +137,42 @@ async def isolated(servers: Endpoints) -> AsyncIterator[Isolated]:
         finally:
             client.close()
         await asyncio.to_thread(_remove_bucket, servers, iso.bucket)
+        await asyncio.to_thread(drop_schemas, servers.database_url,
+                                f"%\\_{iso.schema_suffix.removeprefix('_')}")
+
+
+# Every schema a test migrated (`<service>_t<tag>`) and its runtime role. A lock timeout, so
+# a connection the test leaked cannot hang the cleanup; what is left is reported, not fatal.
+_DROP_SCHEMAS = r"""
+SET lock_timeout = '5s';
+SET dms.cleanup_pattern = :'pattern';
+DO $$
+DECLARE s text;
+BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace
+           WHERE nspname LIKE current_setting('dms.cleanup_pattern') LOOP
+    EXECUTE format('DROP SCHEMA %I CASCADE', s);
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dms_' || s || '_app') THEN
+      EXECUTE format('DROP OWNED BY %I', 'dms_' || s || '_app');
+      EXECUTE format('DROP ROLE %I', 'dms_' || s || '_app');
+    END IF;
+  END LOOP;
+END $$;
+"""
+
+
+def drop_schemas(database_url: str, pattern: str) -> None:
+    """Drop the schemas whose names match the LIKE `pattern`, and their runtime roles."""
+    # Only ever a test's own names: ending in its random tag, never a service's live schema.
+    if not re.fullmatch(r"%?[a-z0-9_\\]*[0-9a-f]{8,}", pattern):
+        raise ValueError(f"not a test schema pattern: {pattern!r}")
+    done = subprocess.run(
+        ["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-v", f"pattern={pattern}",
+         "-d", libpq_url(database_url)],
+        input=_DROP_SCHEMAS, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        warnings.warn(f"test schemas {pattern} were not dropped: {done.stderr.strip()}",
+                      stacklevel=2)
 
 
 def _remove_bucket(servers: Endpoints, bucket: str) -> None:

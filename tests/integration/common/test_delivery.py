@@ -29,6 +29,7 @@ from dms_common.bus.consumer import EventConsumer
 from dms_common.bus.kafka import KafkaBus, OutboxRelay, partitions_of
 from dms_common.db.uow import Actor
 from dms_common.events import DocumentReceived, DocumentReceivedPayload, Topic, parse_event
+from tests.support.isolation import drop_schemas
 from tests.support.sample_service.app import Sample, make_handler, open_sample
 from tests.support.servers import ROOT, Endpoints
 
@@ -68,6 +69,7 @@ async def env(servers: Endpoints) -> AsyncIterator[Env]:
         yield Env(servers, f"sample_{tag}", prefix, sample)
     finally:
         await sample.close()
+        await asyncio.to_thread(drop_schemas, servers.database_url, f"sample\\_{tag}")
         admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap)
         await admin.start()
         try:

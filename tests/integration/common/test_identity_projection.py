@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -10,17 +11,20 @@ import pytest
 from dms_common.events import IdentityChanged, IdentityChangedPayload, IdentityKind
 from dms_common.identity.projection import DbUserStatus, apply_identity_changed
 from dms_common.identity.users import Standing
+from tests.support.isolation import drop_schemas
 from tests.support.sample_service.app import Sample, open_sample
 from tests.support.servers import Endpoints
 
 
 @pytest.fixture
 async def sample(servers: Endpoints) -> AsyncIterator[Sample]:
-    opened = await open_sample(servers.database_url, f"sample_{uuid.uuid4().hex[:10]}")
+    tag = uuid.uuid4().hex[:10]
+    opened = await open_sample(servers.database_url, f"sample_{tag}")
     try:
         yield opened
     finally:
         await opened.close()
+        await asyncio.to_thread(drop_schemas, servers.database_url, f"sample\\_{tag}")
 
 
 async def deliver(sample: Sample, entity: uuid.UUID, kind: IdentityKind, seq: int, *,
