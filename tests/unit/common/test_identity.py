@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -419,6 +420,45 @@ async def test_a_reset_password_is_a_standing_of_its_own() -> None:
     status.upsert(USER)
     cached.invalidate(USER)
     assert await cached.standing(USER) is Standing.ACTIVE
+
+
+class CountingStatus(InMemoryUserStatus):
+    """Answers slowly and counts the questions, like a database under load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+        self.release = asyncio.Event()
+
+    async def standing(self, user_id: uuid.UUID) -> Standing:
+        self.asked += 1
+        await self.release.wait()
+        return await super().standing(user_id)
+
+
+async def test_concurrent_requests_of_one_user_share_one_question() -> None:
+    inner = CountingStatus()
+    inner.enable(USER)
+    cached = CachedUserStatus(inner)
+    waiting = [asyncio.ensure_future(cached.standing(USER)) for _ in range(20)]
+    await asyncio.sleep(0)
+    inner.release.set()
+    assert set(await asyncio.gather(*waiting)) == {Standing.ACTIVE}
+    assert inner.asked == 1
+
+
+async def test_an_answer_that_predates_an_invalidation_is_not_kept() -> None:
+    inner = CountingStatus()
+    inner.enable(USER)
+    cached = CachedUserStatus(inner)
+    asking = asyncio.ensure_future(cached.standing(USER))
+    await asyncio.sleep(0)
+    inner.disable(USER)
+    cached.invalidate(USER)  # the change landed while the question was out
+    inner.release.set()
+    await asking
+    assert await cached.standing(USER) is Standing.DISABLED
+    assert inner.asked == 2
 
 
 async def test_cached_user_status_is_bounded() -> None:

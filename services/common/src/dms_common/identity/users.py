@@ -14,6 +14,7 @@ them everything but the password change itself.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import OrderedDict
@@ -113,6 +114,8 @@ class CachedUserStatus:
         self._clock = clock
         # Insertion order doubles as age order, so the oldest entry is evicted first.
         self._entries: OrderedDict[uuid.UUID, tuple[float, Standing]] = OrderedDict()
+        self._pending: dict[uuid.UUID, asyncio.Future[Standing]] = {}
+        self._generation = 0
 
     async def standing(self, user_id: uuid.UUID) -> Standing:
         """The user's standing, from the cache while the answer is fresh."""
@@ -120,7 +123,21 @@ class CachedUserStatus:
         cached = self._entries.get(user_id)
         if cached is not None and now < cached[0]:
             return cached[1]
-        standing = await self._inner.standing(user_id)
+        # Many requests of one user arrive together when the answer expires: one asks, the
+        # others wait for its answer.
+        pending = self._pending.get(user_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        generation = self._generation
+        pending = asyncio.ensure_future(self._inner.standing(user_id))
+        self._pending[user_id] = pending
+        try:
+            standing = await asyncio.shield(pending)
+        finally:
+            if self._pending.get(user_id) is pending:
+                del self._pending[user_id]
+        if generation != self._generation:
+            return standing  # invalidated meanwhile: the answer may predate the change
         self._entries.pop(user_id, None)
         self._entries[user_id] = (now + self._ttl, standing)
         while len(self._entries) > self._max_entries:
@@ -133,7 +150,10 @@ class CachedUserStatus:
 
     def invalidate(self, user_id: uuid.UUID | None = None) -> None:
         """Forget one user's cached answer, or all of them; call it when an identity event lands."""
+        self._generation += 1
         if user_id is None:
             self._entries.clear()
+            self._pending.clear()
         else:
             self._entries.pop(user_id, None)
+            self._pending.pop(user_id, None)
