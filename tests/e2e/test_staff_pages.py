@@ -59,7 +59,12 @@ async def test_staff_log_in_upload_and_see_status(tmp_path: Path) -> None:
         await expect(page.locator("ol li").first).to_contain_text("Diunggah")
         await check_page(page, test_name=TEST, name="06-satu-dokumen")
 
-        await page.get_by_role("button", name="Keluar").click()
+        await page.get_by_role("link", name="Ganti kata sandi").click()
+        await page.wait_for_url("**/staf/sandi")
+        await expect(page.get_by_label("Kata sandi baru", exact=True)).to_be_visible()
+        await check_page(page, test_name=TEST, name="07-ganti-sandi")
+
+        await page.get_by_role("button", name="Keluar").first.click()
         await page.wait_for_url("**/staf/masuk")
         await page.goto("/staf/")
         assert "/staf/masuk?next=" in page.url

@@ -232,18 +232,17 @@ async def _password_user(request: Request) -> Principal | None:
 
 
 @router.get("/sandi", response_class=HTMLResponse)
-async def password_page(request: Request,
+async def password_page(request: Request, ingest: api.Ingest,
                         next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
     user = await _password_user(request)
     if user is None:
         return session_redirect(request)
     return render(request, "staf_sandi.html", {
         "next": safe_next(next), "error": None, "user": user,
-        "required": await _must_change(request, user)})
+        "required": await _must_change(ingest, user)})
 
 
-async def _must_change(request: Request, user: Principal) -> bool:
-    ingest = identity_api._container(request)
+async def _must_change(ingest: IngestApp, user: Principal) -> bool:
     return await ingest.core.user_status.standing(user.user_id) is Standing.PASSWORD_CHANGE
 
 
@@ -271,7 +270,7 @@ async def change_password(request: Request, _csrf: CsrfProtected, ingest: api.In
     if error is not None:
         return render(request, "staf_sandi.html", {
             "next": target, "error": error, "user": user,
-            "required": await _must_change(request, user)}, status_code=status)
+            "required": await _must_change(ingest, user)}, status_code=status)
     ingest.core.user_status.invalidate(user.user_id)
     response = RedirectResponse(target, status_code=303)
     _start_session(response, request, pair)
