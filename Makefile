@@ -23,11 +23,13 @@ test: deps test-deps
 	deploy/local/stack versions
 	uv run pytest tests
 
-## test-deps: what only the tests need outside Python: Chromium for the page tests
+## test-deps: what only the tests need outside Python: Chromium for the page tests, and the
+## docker compose plugin for checking docker-compose.yml (no engine needed)
 test-deps:
 	@dpkg-query -W -f='$${Status}' chromium 2>/dev/null | grep -q "install ok installed" || \
 		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		  --no-install-recommends chromium fonts-dejavu-core; }
+	deploy/local/compose-plugin
 
 ## chaos: the kill test alone, e.g. `DMS_CHAOS_DOCS=10000 make chaos` for the full run
 chaos: deps test-deps
