@@ -34,14 +34,11 @@ import pypdfium2 as pdfium  # type: ignore[import-untyped]
 from dms_classify.evalset import generate
 from dms_classify.extraction import DOCX, PDF, XLSX, ExtractionLimits
 from dms_classify.sandbox import Sandbox
+from tests.support.pdf import assemble, escape
 from tests.unit.classify.files import make_docx, make_scanned_pdf, make_xlsx
 
 MiB = 1024 * 1024
 LIMITS = ExtractionLimits(max_bytes=200 * MiB, max_chars=1_000_000, max_pages=5000)
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
 def make_text_pdf(pages: list[list[str]]) -> bytes:
@@ -54,7 +51,7 @@ def make_text_pdf(pages: list[list[str]]) -> bytes:
                + f"] /Count {count} >>".encode()]
     for i, lines in enumerate(pages):
         stream = ("BT /F1 10 Tf 50 800 Td 14 TL " + " ".join(
-            f"({_escape(line)}) Tj T*" for line in lines) + " ET").encode("latin-1", "replace")
+            f"({escape(line)}) Tj T*" for line in lines) + " ET").encode("latin-1", "replace")
         objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents "
                        f"{4 + 2 * i} 0 R /Resources << /Font << /F1 {font} 0 R >> >> >>"
                        .encode())
@@ -62,17 +59,7 @@ def make_text_pdf(pages: list[list[str]]) -> bytes:
                        + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
                    b"/Encoding /WinAnsiEncoding >>")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-            .encode())
-    return bytes(out)
+    return assemble(objects)
 
 
 def build_corpus(folder: Path, documents: int, rng: random.Random) -> list[tuple[Path, str]]:
