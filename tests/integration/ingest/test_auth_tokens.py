@@ -22,11 +22,11 @@ from dms_ingest.bootstrap import IngestApp, bootstrap
 from dms_ingest.main import create_app
 from dms_ingest.models import LoginAttempt
 from dms_ingest.settings import IngestSettings
-from tests.support.isolation import Isolated, isolated
+from tests.integration.ingest.running import running_ingest
+from tests.support.isolation import Isolated
 from tests.support.refresh import age_rotations
 from tests.support.servers import Endpoints
 
-ROOT_PASSWORD = "Root-pass-12345"
 PASSWORD = "Rahasia-12345"
 CLIENT_IP = "203.0.113.7"
 
@@ -60,17 +60,8 @@ def client_for(app: IngestApp, settings: IngestSettings) -> httpx.AsyncClient:
 
 @pytest.fixture(scope="module")
 async def env(servers: Endpoints) -> AsyncIterator[Env]:
-    async with isolated(servers) as iso:
-        settings = iso.settings(IngestSettings, jwt_private_key=iso.private_key,
-                                admin_username="root", admin_password=ROOT_PASSWORD)
-        app = await bootstrap(settings)
-        try:
-            async with client_for(app, settings) as client:
-                token = (await client.post("/api/v1/auth/token", data={
-                    "username": "root", "password": ROOT_PASSWORD})).json()["access_token"]
-                yield Env(iso, app, settings, client, {"Authorization": f"Bearer {token}"})
-        finally:
-            await app.close()
+    async with running_ingest(servers, client_ip=CLIENT_IP) as ingest:
+        yield Env(ingest.iso, ingest.app, ingest.settings, ingest.client, ingest.root)
 
 
 def bearer(token: str) -> dict[str, str]:

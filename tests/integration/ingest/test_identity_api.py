@@ -14,14 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from dms_common.events import IdentityChanged
-from dms_ingest.bootstrap import IngestApp, bootstrap
-from dms_ingest.main import create_app
+from dms_ingest.bootstrap import IngestApp
 from dms_ingest.models import Office
-from dms_ingest.settings import IngestSettings
-from tests.support.isolation import isolated
+from tests.integration.ingest.running import running_ingest
 from tests.support.servers import Endpoints
 
-ROOT_PASSWORD = "Root-pass-12345"
 PASSWORD = "Rahasia-12345"
 
 
@@ -68,18 +65,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 async def env(servers: Endpoints) -> AsyncIterator[Env]:
-    async with isolated(servers) as iso:
-        settings = iso.settings(IngestSettings, jwt_private_key=iso.private_key,
-                                admin_username="root", admin_password=ROOT_PASSWORD)
-        app = await bootstrap(settings)
-        try:
-            transport = httpx.ASGITransport(app=create_app(settings, container=app))
-            async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-                env = Env(app, client, {})
-                env.root = await env.login("root", ROOT_PASSWORD)
-                yield env
-        finally:
-            await app.close()
+    async with running_ingest(servers) as ingest:
+        yield Env(ingest.app, ingest.client, ingest.root)
 
 
 # --- accounts -------------------------------------------------------------------------------------

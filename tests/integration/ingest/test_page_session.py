@@ -15,14 +15,11 @@ from fastapi import FastAPI
 
 from dms_common.identity.tokens import TokenVerifier, generate_keypair
 from dms_common.pages import CSRF_COOKIE, REFRESHED_COOKIE
-from dms_ingest.bootstrap import IngestApp, bootstrap
-from dms_ingest.main import create_app
-from dms_ingest.settings import IngestSettings
-from tests.support.isolation import isolated
+from dms_ingest.bootstrap import IngestApp
+from tests.integration.ingest.running import running_ingest
 from tests.support.refresh import age_rotations
 from tests.support.servers import Endpoints
 
-ROOT_PASSWORD = "Root-pass-12345"
 PASSWORD = "Rahasia-12345"
 ACCESS, REFRESH = "dms_access", "dms_refresh"
 HTML = {"Accept": "text/html"}
@@ -51,19 +48,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 async def env(servers: Endpoints) -> AsyncIterator[Env]:
-    async with isolated(servers) as iso:
-        settings = iso.settings(IngestSettings, jwt_private_key=iso.private_key,
-                                admin_username="root", admin_password=ROOT_PASSWORD)
-        app = await bootstrap(settings)
-        try:
-            web = create_app(settings, container=app)
-            transport = httpx.ASGITransport(app=web)
-            async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as api:
-                token = (await api.post("/api/v1/auth/token", data={
-                    "username": "root", "password": ROOT_PASSWORD})).json()["access_token"]
-            yield Env(app, web, {"Authorization": f"Bearer {token}"})
-        finally:
-            await app.close()
+    async with running_ingest(servers) as ingest:
+        yield Env(ingest.app, ingest.web, ingest.root)
 
 
 async def log_in(client: httpx.AsyncClient, username: str, next_path: str = "/staf/") -> None:
