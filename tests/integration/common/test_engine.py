@@ -1,4 +1,5 @@
-"""A pooled connection the server has closed is replaced at checkout, not handed to a request."""
+"""A pooled connection the server has closed is replaced at checkout, not handed to a request;
+a healthy one is kept, however long it sat idle."""
 
 from __future__ import annotations
 
@@ -43,6 +44,29 @@ async def end_backend(servers: Endpoints, pid: int) -> None:
             if not still:
                 return
             await asyncio.sleep(0.02)
+
+
+async def test_a_healthy_idle_connection_is_kept(servers: Endpoints) -> None:
+    # Reconnecting costs a TCP and TLS handshake and the session set-up, on the request's time.
+    async with one_connection_pool(servers) as engine:
+        first = await backend_of(engine)
+        await asyncio.sleep(IDLE_CHECK_SECONDS * 2)  # long enough to be checked at checkout
+        assert await backend_of(engine) == first
+        assert await backend_of(engine) == first  # and right away, without a check
+
+
+async def test_the_hottest_connection_is_reused_first(servers: Endpoints) -> None:
+    url = servers.database_url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    engine = make_engine(url, schema="public", pool_size=4, restricted=False)
+    try:
+        async with engine.connect() as a, engine.connect() as b:  # two in the pool now
+            pids = [int((await c.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+                    for c in (a, b)]
+        # b went back first and a last: a lone request takes a again, so b may idle out.
+        assert await backend_of(engine) == pids[0]
+        assert await backend_of(engine) == pids[0]
+    finally:
+        await engine.dispose()
 
 
 async def test_a_connection_the_server_closed_is_replaced_without_an_error(
