@@ -126,6 +126,27 @@ C = TypeVar("C", bound=ServiceContainer)
 S = TypeVar("S", bound=ServiceSettings)
 
 
+def container_of(request: Request, kind: type[C]) -> C:
+    """The container the lifespan attached to the request's app, checked to be `kind`."""
+    container = getattr(request.app.state, "container", None)
+    if not isinstance(container, kind):
+        raise RuntimeError("app.state.container is not set: wire it in the lifespan")
+    return container
+
+
+def container_dependency(kind: type[C]) -> Callable[[Request], Awaitable[C]]:
+    """A FastAPI dependency giving the service's container.
+
+    A coroutine on purpose: FastAPI runs a plain-function dependency on a worker thread, which
+    cost every request a thread hop.
+    """
+
+    async def container(request: Request) -> C:
+        return container_of(request, kind)
+
+    return container
+
+
 def attach_container(app: FastAPI, container: ServiceContainer) -> None:
     """Put a service's container where its dependencies (and the identity deps) look."""
     app.state.container = container

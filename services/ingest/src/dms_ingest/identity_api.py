@@ -22,6 +22,7 @@ from dms_common.errors import ApiError
 from dms_common.identity.deps import ACCESS_COOKIE, CurrentUser, PasswordChangeUser
 from dms_common.identity.tokens import InvalidToken, Role
 from dms_common.identity.users import Standing
+from dms_common.web import container_dependency, container_of
 from dms_ingest import identity_service as identity
 from dms_ingest.bootstrap import IngestApp
 from dms_ingest.models import Division, Office, User
@@ -48,12 +49,7 @@ from dms_ingest.schemas import (
 __all__ = ["auth_router", "log_in", "log_out", "password_current", "router"]
 
 
-def _container(request: Request) -> IngestApp:
-    app: IngestApp = request.app.state.container
-    return app
-
-
-Ingest = Annotated[IngestApp, Depends(_container)]
+Ingest = Annotated[IngestApp, Depends(container_dependency(IngestApp))]
 
 
 def client_of(request: Request) -> str | None:
@@ -74,7 +70,7 @@ async def password_current(request: Request) -> None:
     token = request.cookies.get(ACCESS_COOKIE)
     if not token or request.url.path in _PAGES_BEFORE_PASSWORD:
         return
-    ingest = _container(request)
+    ingest = container_of(request, IngestApp)
     try:
         principal = ingest.core.verifier.verify(token)
     except InvalidToken:

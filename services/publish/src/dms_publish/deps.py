@@ -6,16 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from dms_common.web import container_dependency
 from dms_publish.bootstrap import PublishApp
 
-
-def get_container(request: Request) -> PublishApp:
-    container = getattr(request.app.state, "container", None)
-    if not isinstance(container, PublishApp):
-        raise RuntimeError("app.state.container is not set: wire it in the lifespan")
-    return container
-
-
+get_container = container_dependency(PublishApp)
 Container = Annotated[PublishApp, Depends(get_container)]
 
 

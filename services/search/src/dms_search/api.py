@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 from pydantic_core import to_json
 
@@ -13,6 +13,7 @@ from dms_common.errors import ApiError
 from dms_common.events import KipCategory
 from dms_common.identity.deps import require_role
 from dms_common.identity.tokens import Principal, Role
+from dms_common.web import container_dependency
 from dms_search import service
 from dms_search.bootstrap import SearchApp
 from dms_search.index import SearchUnavailable
@@ -28,10 +29,7 @@ from dms_search.schemas import (
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 
 
-async def get_container(request: Request) -> SearchApp:
-    # A coroutine, like every dependency here: FastAPI runs a plain function in a worker thread.
-    container: SearchApp = request.app.state.container
-    return container
+get_container = container_dependency(SearchApp)
 
 
 def _blank_is_none(value: Any) -> Any:
