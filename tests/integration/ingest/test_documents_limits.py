@@ -7,7 +7,9 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import func, select
 
+from dms_ingest.models import Document, DocumentVersion
 from tests.integration.ingest.documents_env import DocsEnv, documents_env, make_docx
 from tests.support.servers import Endpoints
 
@@ -97,14 +99,25 @@ async def test_duplicate_points_at_the_existing_document_unless_kept(docs: DocsE
     content = f"Notulen rapat {uuid.uuid4()}".encode()
     first = await docs.upload("staff", content)
     assert first.status_code == 201
+    before = await _written(docs)
     again = await docs.upload("staff2", content)
     assert again.status_code == 409
     assert again.headers["location"] == f"/api/v1/documents/{first.json()['id']}"
+    assert await _written(docs) == before  # no row, event, audit entry or object of its own
     kept = await docs.upload("staff2", content, keep_both="true")
     assert kept.status_code == 201 and kept.json()["id"] != first.json()["id"]
     # Another office may hold the same content without a conflict.
     elsewhere = await docs.upload("other", content)
     assert elsewhere.status_code == 201
+
+
+async def _written(docs: DocsEnv) -> tuple[int, ...]:
+    tables = docs.app.core.tables
+    async with docs.app.core.sessions() as session:
+        counts = [(await session.execute(select(func.count()).select_from(table))).scalar_one()
+                  for table in (Document.__table__, DocumentVersion.__table__, tables.outbox,
+                                tables.audit_log, tables.event_seq)]
+    return (*counts, len(await docs.objects("6302/")))
 
 
 async def test_a_form_with_two_files_is_refused_and_nothing_stored(docs: DocsEnv) -> None:

@@ -20,6 +20,7 @@ from dms_common.errors import ApiError
 from dms_common.identity.deps import CurrentUser, can_read_office
 from dms_common.identity.tokens import Principal, Role
 from dms_common.storage import ObjectNotFound, original_key
+from dms_common.web import container_dependency
 from dms_ingest import service
 from dms_ingest.bootstrap import IngestApp
 from dms_ingest.models import Document, DocumentVersion
@@ -36,12 +37,7 @@ from dms_ingest.upload import Received, UploadLimits, stream_upload, too_large
 router = APIRouter()
 
 
-def container(request: Request) -> IngestApp:
-    app: IngestApp = request.app.state.container
-    return app
-
-
-Ingest = Annotated[IngestApp, Depends(container)]
+Ingest = Annotated[IngestApp, Depends(container_dependency(IngestApp))]
 
 
 def actor_of(user: Principal, request: Request) -> Actor:
@@ -116,25 +112,25 @@ async def upload(request: Request, user: CurrentUser, ingest: Ingest) -> Documen
     try:
         fields = UploadFields.parse_form(received.fields)
         async with ingest.core.uow() as uow:
-            duplicate = await service.find_duplicate(uow=uow, office_code=user.office_code,
-                                                     sha256=stored.sha256)
-            if duplicate is not None and not fields.keep_both:
-                raise ApiError(409, "duplicate", "Dokumen dengan isi yang sama sudah ada di "
-                               f"kantor ini: {duplicate}. Kirim keep_both=true untuk tetap "
-                               "menyimpan keduanya.", headers={"Location":
-                                                             f"/api/v1/documents/{duplicate}"})
-            document = await service.receive_document(uow=uow, actor=actor_of(user, request),
-                                                      new=service.NewDocument(
-                document_id=document_id, office_code=user.office_code, title=fields.title,
-                description=fields.description, division_id=fields.division_id,
-                document_date=fields.document_date, tags=fields.tags,
-                filename=received.filename, content_type=received.content_type,
-                size=stored.size, sha256=stored.sha256, object_key=key))
+            document = await service.receive_document(
+                uow=uow, actor=actor_of(user, request), keep_both=fields.keep_both,
+                new=service.NewDocument(
+                    document_id=document_id, office_code=user.office_code, title=fields.title,
+                    description=fields.description, division_id=fields.division_id,
+                    document_date=fields.document_date, tags=fields.tags,
+                    filename=received.filename, content_type=received.content_type,
+                    size=stored.size, sha256=stored.sha256, object_key=key))
     except BaseException as exc:
         # Nothing half-stored: no row means no object.
         await asyncio.shield(ingest.core.store.delete(key))
         if isinstance(exc, ValidationError):
             raise ApiError(422, "invalid_fields", _field_errors(exc)) from exc
+        if isinstance(exc, service.DuplicateContent):
+            duplicate = exc.document_id
+            raise ApiError(409, "duplicate", "Dokumen dengan isi yang sama sudah ada di kantor "
+                           f"ini: {duplicate}. Kirim keep_both=true untuk tetap menyimpan "
+                           "keduanya.", headers={"Location": f"/api/v1/documents/{duplicate}"}
+                           ) from exc
         raise
     return DocumentOut.build(document, [VersionOut(
         version=1, filename=received.filename, content_type=received.content_type,

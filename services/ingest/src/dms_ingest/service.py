@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import CTE, Executable, Table, bindparam, insert, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dms_common.db.tables import CoreTables
-from dms_common.db.uow import Actor, UnitOfWork
+from dms_common.db.uow import Actor, UnitOfWork, audit_row
 from dms_common.events import (
     DocumentReceived,
     DocumentReceivedPayload,
@@ -39,21 +41,63 @@ class NewDocument:
     object_key: str
 
 
-async def find_duplicate(*, uow: UnitOfWork, office_code: str, sha256: str) -> uuid.UUID | None:
-    """The document of this office that already holds this exact content, if any."""
-    row = (await uow.session.execute(
-        select(DocumentVersion.document_id)
-        .where(DocumentVersion.office_code == office_code, DocumentVersion.sha256 == sha256)
-        .limit(1))).first()
-    return None if row is None else row[0]
+class DuplicateContent(Exception):
+    """The office already holds this exact content (and keeping both was not asked for)."""
+
+    def __init__(self, document_id: uuid.UUID) -> None:
+        super().__init__(f"same content as document {document_id}")
+        self.document_id = document_id
 
 
-_INSERT_DOCUMENT = insert(cast(Table, Document.__table__))
-_INSERT_VERSION = insert(cast(Table, DocumentVersion.__table__))
+_DOCUMENT_COLUMNS = ("id", "office_code", "division_id", "title", "description", "document_date",
+                     "tags", "uploader_id", "current_version", "status", "status_seqs",
+                     "created_at", "updated_at")
+_VERSION_COLUMNS = ("id", "document_id", "version", "office_code", "filename", "content_type",
+                    "size", "sha256", "object_key", "uploader_id", "created_at")
+_SEQ_COLUMNS = ("stream_id", "seq")
+_OUTBOX_COLUMNS = ("event_id", "topic", "key", "value", "correlation_id")
+_AUDIT_COLUMNS = ("actor_id", "actor_role", "office_code", "action", "subject_type",
+                  "subject_id", "reason", "detail", "client_ip", "correlation_id")
 
 
-async def receive_document(*, uow: UnitOfWork, new: NewDocument, actor: Actor) -> Document:
-    """Record an uploaded document and its first version, and announce it."""
+@functools.cache
+def _receive_statement(tables: CoreTables) -> Executable:
+    """Everything receiving a document writes, as one statement (one round trip, not seven).
+
+    The five inserts (document, version, the stream's event counter, outbox, audit) are
+    data-modifying CTEs of one SELECT, which returns the office's document that already has this
+    content, if any (as seen before the inserts). Built once: each upload only binds parameters.
+    """
+    versions = cast(Table, DocumentVersion.__table__)
+
+    def insert_row(table: Table, prefix: str, columns: tuple[str, ...]) -> CTE:
+        # Cast, and typed: in INSERT ... SELECT nothing else tells PostgreSQL a parameter's type.
+        values = [sql_cast(bindparam(prefix + name, type_=table.c[name].type), table.c[name].type)
+                  for name in columns]
+        return insert(table).from_select(list(columns), select(*values)).cte(f"{table.name}_row")
+
+    return (select(versions.c.document_id)
+            .where(versions.c.office_code == bindparam("office_code"),
+                   versions.c.sha256 == bindparam("sha256"))
+            .limit(1)
+            .add_cte(insert_row(cast(Table, Document.__table__), "document_", _DOCUMENT_COLUMNS),
+                     insert_row(versions, "version_", _VERSION_COLUMNS),
+                     insert_row(tables.event_seq, "seq_", _SEQ_COLUMNS),
+                     insert_row(tables.outbox, "outbox_", _OUTBOX_COLUMNS),
+                     insert_row(tables.audit_log, "audit_", _AUDIT_COLUMNS)))
+
+
+def _prefixed(prefix: str, row: dict[str, Any]) -> dict[str, Any]:
+    return {prefix + name: value for name, value in row.items()}
+
+
+async def receive_document(*, uow: UnitOfWork, new: NewDocument, actor: Actor,
+                           keep_both: bool = False) -> Document:
+    """Record an uploaded document and its first version, and announce it.
+
+    Raises DuplicateContent when the office already holds a document with this content and
+    `keep_both` is false; the unit of work then rolls back what the statement wrote.
+    """
     assert actor.user_id is not None
     now = datetime.now(UTC)
     document = Document(
@@ -62,30 +106,31 @@ async def receive_document(*, uow: UnitOfWork, new: NewDocument, actor: Actor) -
         tags=new.tags, uploader_id=actor.user_id, current_version=1, status="received",
         kip_category=None, status_seqs={}, created_at=now, updated_at=now, retracted_at=None,
         retracted_by=None)
-    # Plain inserts with parameters rather than the ORM's flush: this runs once per upload, and
-    # the unit-of-work bookkeeping cost more than the statements. The returned object is not
-    # attached to the session.
-    await uow.session.execute(_INSERT_DOCUMENT, {
-        "id": document.id, "office_code": document.office_code,
-        "division_id": document.division_id, "title": document.title,
-        "description": document.description, "document_date": document.document_date,
-        "tags": document.tags, "uploader_id": document.uploader_id, "current_version": 1,
-        "status": "received", "status_seqs": {}, "created_at": now, "updated_at": now})
-    await uow.session.execute(_INSERT_VERSION, {
-        "id": uuid.uuid4(), "document_id": new.document_id, "version": 1,
-        "office_code": new.office_code, "filename": new.filename,
-        "content_type": new.content_type, "size": new.size, "sha256": new.sha256,
-        "object_key": new.object_key, "uploader_id": actor.user_id, "created_at": now})
-    await uow.emit(DocumentReceived.build(
+    event = uow.first_event_row(DocumentReceived.build(
         document_id=new.document_id, version=1, office_code=new.office_code,
         payload=DocumentReceivedPayload(
             title=new.title, description=new.description, division_id=new.division_id,
             document_date=new.document_date, tags=new.tags, filename=new.filename,
             content_type=new.content_type, size=new.size, sha256=new.sha256,
             object_key=new.object_key, uploader_id=actor.user_id)))
-    await uow.audit(actor=actor, action="upload", subject_type="document",
-                    subject_id=new.document_id, office_code=new.office_code,
-                    detail={"filename": new.filename, "size": new.size, "sha256": new.sha256})
+    audit = audit_row(actor=actor, action="upload", subject_type="document",
+                      subject_id=new.document_id, office_code=new.office_code,
+                      detail={"filename": new.filename, "size": new.size, "sha256": new.sha256})
+    # The returned object is not attached to the session.
+    duplicate = (await uow.session.execute(_receive_statement(uow.tables), {
+        "office_code": new.office_code, "sha256": new.sha256,
+        **_prefixed("document_", {name: getattr(document, name) for name in _DOCUMENT_COLUMNS}),
+        **_prefixed("version_", {
+            "id": uuid.uuid4(), "document_id": new.document_id, "version": 1,
+            "office_code": new.office_code, "filename": new.filename,
+            "content_type": new.content_type, "size": new.size, "sha256": new.sha256,
+            "object_key": new.object_key, "uploader_id": actor.user_id, "created_at": now}),
+        "seq_stream_id": new.document_id, "seq_seq": 1,
+        **_prefixed("outbox_", event),
+        **_prefixed("audit_", audit),
+    })).scalar()
+    if duplicate is not None and not keep_both:
+        raise DuplicateContent(duplicate)
     return document
 
 

@@ -193,22 +193,28 @@ class UnitOfWork:
 
     async def emit(self, event: Event) -> Event:
         """Stamp the event's seq and write it to the outbox in this transaction."""
-        # The stream is the Kafka key: the document, or the identity entity.
-        if isinstance(event, DocumentEvent):
-            stream_id = event.document_id
-        elif isinstance(event, IdentityChanged):
-            stream_id = event.entity_id
-        else:
-            raise TypeError(f"{type(event).__name__} is neither a document nor an identity event")
-        update: dict[str, Any] = {"seq": await self.next_seq(stream_id)}
-        if not event.correlation_id:
-            update["correlation_id"] = current_correlation_id()
-        stamped = event.model_copy(update=update)
-        await self.session.execute(_statements(self.tables).outbox, {
-            "event_id": stamped.event_id, "topic": stamped.TOPIC.value, "key": str(stream_id),
-            "value": stamped.to_bytes(), "correlation_id": stamped.correlation_id})
+        stream_id = _stream_of(event)
+        stamped = self._stamp(event, await self.next_seq(stream_id))
+        await self.session.execute(_statements(self.tables).outbox, _outbox_row(stamped, stream_id))
         self._emitted += 1
         return stamped
+
+    def first_event_row(self, event: Event) -> dict[str, Any]:
+        """Stamp the first event of a new stream (seq 1) and return its outbox row.
+
+        For a statement that writes the row itself, together with the stream's counter
+        (``event_seq``: the stream id, seq 1), so that one round trip does what
+        :meth:`emit` does in two. The relay is woken at commit as after :meth:`emit`.
+        """
+        stamped = self._stamp(event, 1)
+        self._emitted += 1
+        return _outbox_row(stamped, _stream_of(event))
+
+    def _stamp(self, event: Event, seq: int) -> Event:
+        update: dict[str, Any] = {"seq": seq}
+        if not event.correlation_id:
+            update["correlation_id"] = current_correlation_id()
+        return event.model_copy(update=update)
 
     async def claim_event(self, event_id: UUID, topic: str) -> bool:
         """Record an incoming event as handled in this transaction; False if it already was.
@@ -224,15 +230,38 @@ class UnitOfWork:
                     subject_id: str | UUID | None = None, reason: str | None = None,
                     office_code: str | None = None, detail: dict[str, Any] | None = None) -> None:
         """Append an entry to the audit log in this transaction."""
-        await self.session.execute(_statements(self.tables).audit, {
-            "actor_id": actor.user_id, "actor_role": actor.role,
-            "office_code": office_code or actor.office_code, "action": action,
-            "subject_type": subject_type, "subject_id": str(subject_id) if subject_id else None,
-            "reason": reason, "detail": detail or {}, "client_ip": actor.client_ip,
-            "correlation_id": current_correlation_id()})
+        await self.session.execute(_statements(self.tables).audit, audit_row(
+            actor=actor, action=action, subject_type=subject_type, subject_id=subject_id,
+            reason=reason, office_code=office_code, detail=detail))
 
     async def execute_text(self, sql: str, **params: Any) -> Any:
         return await self.session.execute(text(sql), params)
+
+
+def _stream_of(event: Event) -> UUID:
+    # The stream is the Kafka key: the document, or the identity entity.
+    if isinstance(event, DocumentEvent):
+        return event.document_id
+    if isinstance(event, IdentityChanged):
+        return event.entity_id
+    raise TypeError(f"{type(event).__name__} is neither a document nor an identity event")
+
+
+def _outbox_row(stamped: Event, stream_id: UUID) -> dict[str, Any]:
+    return {"event_id": stamped.event_id, "topic": stamped.TOPIC.value, "key": str(stream_id),
+            "value": stamped.to_bytes(), "correlation_id": stamped.correlation_id}
+
+
+def audit_row(*, actor: Actor, action: str, subject_type: str,
+              subject_id: str | UUID | None = None, reason: str | None = None,
+              office_code: str | None = None, detail: dict[str, Any] | None = None
+              ) -> dict[str, Any]:
+    """An audit log entry's columns, for :meth:`UnitOfWork.audit` or a statement that writes it."""
+    return {"actor_id": actor.user_id, "actor_role": actor.role,
+            "office_code": office_code or actor.office_code, "action": action,
+            "subject_type": subject_type, "subject_id": str(subject_id) if subject_id else None,
+            "reason": reason, "detail": detail or {}, "client_ip": actor.client_ip,
+            "correlation_id": current_correlation_id()}
 
 
 class UnitOfWorkFactory:
