@@ -179,6 +179,27 @@ async def test_rolled_back_unit_of_work_leaves_no_event(env: Env) -> None:
     assert await count(env, "outbox") == 0
 
 
+async def test_a_statement_run_alone_is_its_own_transaction(env: Env) -> None:
+    row = {"event_id": uuid.uuid4(), "topic": TOPIC, "key": "k", "value": b"v",
+           "correlation_id": "c"}
+    async with env.sample.uow() as uow:
+        await uow.execute_alone(
+            text(f'INSERT INTO "{env.schema}".outbox (event_id, topic, key, value, '
+                 "correlation_id) VALUES (:event_id, :topic, :key, :value, :correlation_id)"),
+            row)
+        # Committed already, with no BEGIN before it: another connection sees the row.
+        assert await count(env, "outbox") == 1
+        with pytest.raises(RuntimeError, match="no more"):
+            await uow.emit(received("after"))
+    assert await count(env, "outbox") == 1
+    # And the connection goes back to the pool as it was: the next unit of work is a transaction.
+    with pytest.raises(RuntimeError):
+        async with env.sample.uow() as uow:
+            await uow.emit(received("rolled back"))
+            raise RuntimeError("use case failed")
+    assert await count(env, "outbox") == 1
+
+
 async def test_relay_killed_mid_batch_sends_nothing_applied_twice(env: Env) -> None:
     total = 3000
     await emit_many(env, [received(f"doc {i}") for i in range(total)])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import CTE, Executable, Table, bindparam, insert, select
+from sqlalchemy import CTE, Boolean, Executable, Table, bindparam, insert, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,29 +62,35 @@ _AUDIT_COLUMNS = ("actor_id", "actor_role", "office_code", "action", "subject_ty
 
 @functools.cache
 def _receive_statement(tables: CoreTables) -> Executable:
-    """Everything receiving a document writes, as one statement (one round trip, not seven).
+    """Everything receiving a document writes, as one statement (one round trip, not nine).
 
     The five inserts (document, version, the stream's event counter, outbox, audit) are
     data-modifying CTEs of one SELECT, which returns the office's document that already has this
-    content, if any (as seen before the inserts). Built once: each upload only binds parameters.
+    content, if any. Each insert only happens when keeping both was asked for or there is no
+    such document, so a refused duplicate writes nothing. Built once: each upload only binds
+    parameters.
     """
     versions = cast(Table, DocumentVersion.__table__)
+    duplicate = (select(versions.c.document_id)
+                 .where(versions.c.office_code == bindparam("office_code"),
+                        versions.c.sha256 == bindparam("sha256"))
+                 .limit(1).cte("duplicate"))
+    wanted = or_(bindparam("keep_both", type_=Boolean()),
+                 ~select(duplicate.c.document_id).exists())
 
-    def insert_row(table: Table, prefix: str, columns: tuple[str, ...]) -> CTE:
+    def insert_if_wanted(table: Table, prefix: str, columns: tuple[str, ...]) -> CTE:
         # Cast, and typed: in INSERT ... SELECT nothing else tells PostgreSQL a parameter's type.
         values = [sql_cast(bindparam(prefix + name, type_=table.c[name].type), table.c[name].type)
                   for name in columns]
-        return insert(table).from_select(list(columns), select(*values)).cte(f"{table.name}_row")
+        return (insert(table).from_select(list(columns), select(*values).where(wanted))
+                .cte(f"{table.name}_row"))
 
-    return (select(versions.c.document_id)
-            .where(versions.c.office_code == bindparam("office_code"),
-                   versions.c.sha256 == bindparam("sha256"))
-            .limit(1)
-            .add_cte(insert_row(cast(Table, Document.__table__), "document_", _DOCUMENT_COLUMNS),
-                     insert_row(versions, "version_", _VERSION_COLUMNS),
-                     insert_row(tables.event_seq, "seq_", _SEQ_COLUMNS),
-                     insert_row(tables.outbox, "outbox_", _OUTBOX_COLUMNS),
-                     insert_row(tables.audit_log, "audit_", _AUDIT_COLUMNS)))
+    return select(duplicate.c.document_id).add_cte(
+        insert_if_wanted(cast(Table, Document.__table__), "document_", _DOCUMENT_COLUMNS),
+        insert_if_wanted(versions, "version_", _VERSION_COLUMNS),
+        insert_if_wanted(tables.event_seq, "seq_", _SEQ_COLUMNS),
+        insert_if_wanted(tables.outbox, "outbox_", _OUTBOX_COLUMNS),
+        insert_if_wanted(tables.audit_log, "audit_", _AUDIT_COLUMNS))
 
 
 def _prefixed(prefix: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -95,8 +101,8 @@ async def receive_document(*, uow: UnitOfWork, new: NewDocument, actor: Actor,
                            keep_both: bool = False) -> Document:
     """Record an uploaded document and its first version, and announce it.
 
-    Raises DuplicateContent when the office already holds a document with this content and
-    `keep_both` is false; the unit of work then rolls back what the statement wrote.
+    Raises DuplicateContent, having written nothing, when the office already holds a document
+    with this content and `keep_both` is false. The whole write is one statement, run alone.
     """
     assert actor.user_id is not None
     now = datetime.now(UTC)
@@ -117,8 +123,8 @@ async def receive_document(*, uow: UnitOfWork, new: NewDocument, actor: Actor,
                       subject_id=new.document_id, office_code=new.office_code,
                       detail={"filename": new.filename, "size": new.size, "sha256": new.sha256})
     # The returned object is not attached to the session.
-    duplicate = (await uow.session.execute(_receive_statement(uow.tables), {
-        "office_code": new.office_code, "sha256": new.sha256,
+    duplicate = (await uow.execute_alone(_receive_statement(uow.tables), {
+        "office_code": new.office_code, "sha256": new.sha256, "keep_both": keep_both,
         **_prefixed("document_", {name: getattr(document, name) for name in _DOCUMENT_COLUMNS}),
         **_prefixed("version_", {
             "id": uuid.uuid4(), "document_id": new.document_id, "version": 1,

@@ -20,6 +20,7 @@ from uuid import UUID
 from sqlalchemy import Executable, bindparam, insert, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Result
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -157,12 +158,29 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._session: AsyncSession | None = None
         self._emitted = 0
+        self._alone = False
 
     @property
     def session(self) -> AsyncSession:
         if self._session is None:
             raise RuntimeError("the unit of work is not open: use `async with uow:`")
+        if self._alone:
+            raise RuntimeError("this unit of work ran its one statement alone; it takes no more")
         return self._session
+
+    async def execute_alone(self, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+        """Run the unit of work's one and only statement, without BEGIN and COMMIT.
+
+        PostgreSQL makes a single statement atomic by itself, so a use case whose whole write is
+        one statement saves two round trips. It must be the first statement, and no other may
+        follow; leaving the block then commits nothing more, and an error raised after it
+        cannot undo it.
+        """
+        session = self.session
+        connection = await session.connection(
+            execution_options={"isolation_level": "AUTOCOMMIT"})
+        self._alone = True
+        return await connection.execute(statement, params)
 
     async def __aenter__(self) -> Self:
         if self._session is not None:
@@ -170,11 +188,14 @@ class UnitOfWork:
         self._session = self._session_factory()
         await self._session.begin()
         self._emitted = 0
+        self._alone = False
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        session, self._session = self.session, None
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open")
+        session, self._session = self._session, None
         try:
             if exc_type is None:
                 await session.commit()
