@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import psutil  # type: ignore[import-untyped]  # no stubs in dev deps
@@ -30,9 +31,9 @@ MiB = 1024 * 1024
 TEST_OFFICE = "it-storage"  # a prefix of its own, so leftovers are easy to spot and sweep
 
 
-def make_store(servers: Endpoints, bucket: str | None = None) -> MinioStore:
+def make_store(servers: Endpoints, bucket: str | None = None, **options: Any) -> MinioStore:
     return MinioStore(servers.s3_endpoint, servers.s3_access_key, servers.s3_secret_key,
-                      bucket or servers.s3_bucket)
+                      bucket or servers.s3_bucket, **options)
 
 
 @pytest.fixture
@@ -183,6 +184,30 @@ async def test_cancelled_upload_is_aborted(store: MinioStore, sdk: Minio, new_ke
         await upload
     assert await store.stat(new_key) is None
     assert pending_uploads(sdk, store.bucket, new_key) == []
+
+
+async def test_cancelled_small_put_leaves_nothing(servers: Endpoints, new_key: str) -> None:
+    store = make_store(servers, max_threads=1)
+    release = threading.Event()
+    # The store's one thread is busy, so the small put waits in line while it is cancelled;
+    # it still runs afterwards, and what it stored must be taken away again.
+    busy = store._executor.submit(release.wait, 30)
+    try:
+        async def small() -> AsyncIterator[bytes]:
+            yield b"%PDF-1.7\n"
+
+        upload = asyncio.ensure_future(store.put_stream(new_key, small(), content_type="x/y"))
+        await asyncio.sleep(0.1)
+        upload.cancel()
+        await asyncio.sleep(0.1)
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await upload
+        assert busy.result() is True
+        assert await store.stat(new_key) is None
+    finally:
+        release.set()
+        store.close()
 
 
 async def test_missing_object(store: MinioStore) -> None:

@@ -5,8 +5,9 @@ previews, redacted copies) beside it under `derived/`; build them with :func:`or
 :func:`derived_key`, never by hand.
 
 Writing streams: :meth:`ObjectStore.put_stream` takes an async iterable of chunks of unknown total
-length and never holds the whole file; it enforces ``max_bytes`` while the bytes flow and records
-size and sha256 on the way. A failed or cancelled upload leaves no object behind.
+length and never holds the whole file (a stream that ends within its first MiB is put from memory
+in one request); it enforces ``max_bytes`` while the bytes flow and records size and sha256 on the
+way. A failed or cancelled upload leaves no object behind.
 
 Reading is two steps, so that a missing object is known before any byte (or header) is sent::
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import io
 import itertools
 import logging
 import re
@@ -76,6 +78,10 @@ DEFAULT_CHUNK_SIZE = 256 * 1024
 DEFAULT_PART_SIZE = 8 * MiB
 MIN_PART_SIZE = 5 * MiB  # S3 refuses smaller multipart parts (all but the last)
 DEFAULT_PIPE_BYTES = MiB
+# A stream that ends within this many bytes is put from memory in one request, without the pipe
+# and its thread hand-offs; a longer one streams. The same bound as the pipe's, so no upload
+# holds more than before.
+SMALL_OBJECT_BYTES = MiB
 _LIST_BATCH = 1000  # one S3 listing page: one thread hop per page, not per key
 
 T = TypeVar("T")
@@ -489,6 +495,30 @@ async def _feed(pipe: ChunkPipe, chunks: AsyncIterable[bytes], max_bytes: int | 
     pipe.finish()
 
 
+async def _read_ahead(source: AsyncIterator[bytes], limit: int,
+                      max_bytes: int | None) -> tuple[list[bytes], bool]:
+    """The stream's first chunks, up to just past `limit` bytes, and whether it ended there."""
+    head: list[bytes] = []
+    size = 0
+    while size <= limit:
+        try:
+            chunk = await anext(source)
+        except StopAsyncIteration:
+            return head, True
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            raise ObjectTooLarge(max_bytes)
+        head.append(chunk)
+    return head, False
+
+
+async def _chain(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in head:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
+
+
 def _run_consumer(consume: Callable[[ChunkPipe], T], pipe: ChunkPipe) -> T:
     try:
         return consume(pipe)
@@ -616,6 +646,10 @@ class MinioStore:
         metadata: Mapping[str, str] | None = None,
     ) -> StoredObject:
         headers: dict[str, str | list[str] | tuple[str]] = dict(metadata_headers(metadata))
+        source = aiter(chunks)
+        head, ended = await _read_ahead(source, SMALL_OBJECT_BYTES, max_bytes)
+        if ended:
+            return await self._put_small(key, b"".join(head), content_type, headers)
 
         def upload(pipe: ChunkPipe) -> ObjectWriteResult:
             # length=-1: size unknown, the SDK reads part_size+1 bytes at a time and switches to
@@ -632,12 +666,34 @@ class MinioStore:
                 raise _translate(exc, key) from exc
 
         streamed = await stream_to_thread(
-            chunks, upload, executor=self._executor, max_bytes=max_bytes
+            _chain(head, source), upload, executor=self._executor, max_bytes=max_bytes
         )
         return StoredObject(
             key=key, size=streamed.size, sha256=streamed.sha256,
             etag=_unquote(streamed.result.etag),
         )
+
+    async def _put_small(self, key: str, data: bytes, content_type: str,
+                         headers: dict[str, str | list[str] | tuple[str]]) -> StoredObject:
+        def upload() -> tuple[str, ObjectWriteResult]:
+            digest = hashlib.sha256(data).hexdigest()  # here, not on the event loop
+            return digest, self._client.put_object(
+                self._bucket, key, io.BytesIO(data), length=len(data),
+                content_type=content_type, metadata=headers)
+
+        put = asyncio.get_running_loop().run_in_executor(self._executor, upload)
+        try:
+            digest, result = await asyncio.shield(put)
+        except asyncio.CancelledError:
+            # The request cannot be called back: let it end, then take away what it stored,
+            # so that a cancelled put leaves nothing, as a cancelled stream does.
+            await asyncio.wait([put])
+            if not put.cancelled() and put.exception() is None:
+                await self.delete(key)
+            raise
+        except _BACKEND_ERRORS as exc:
+            raise _translate(exc, key) from exc
+        return StoredObject(key=key, size=len(data), sha256=digest, etag=_unquote(result.etag))
 
     async def open(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> ObjectReader:
         loop = asyncio.get_running_loop()
