@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import aiohttp
 import httpx
 from minio import Minio
 
@@ -70,7 +71,7 @@ def upload_form(data: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-async def through_api(client: httpx.AsyncClient, headers: dict[str, str], data: bytes,
+async def through_api(client: aiohttp.ClientSession, headers: dict[str, str], data: bytes,
                       count: int, concurrency: int) -> float:
     queue = list(range(count))
     body, content_type = upload_form(data)
@@ -79,9 +80,10 @@ async def through_api(client: httpx.AsyncClient, headers: dict[str, str], data: 
     async def worker() -> None:
         while queue:
             queue.pop()
-            response = await client.post("/api/v1/documents", headers=form_headers,
-                                         content=body)
-            response.raise_for_status()
+            async with client.post("/api/v1/documents", headers=form_headers,
+                                   data=body) as response:
+                response.raise_for_status()
+                await response.read()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -153,8 +155,12 @@ async def run(servers: Endpoints, small: int, large: int, rounds: int,
         minio = Minio(servers.s3_endpoint, access_key=servers.s3_access_key,
                       secret_key=servers.s3_secret_key, secure=False)
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=600,
-                                         limits=httpx.Limits(max_connections=32)) as client:
+            # Uploads go through aiohttp: httpx cost ~1.7 ms of CPU per request here, on the
+            # same two cores as the API; aiohttp ~0.2 ms. Set-up and the 1 GB upload use httpx.
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}",
+                                         timeout=600) as client, \
+                    aiohttp.ClientSession(f"http://127.0.0.1:{PORT}",
+                                          connector=aiohttp.TCPConnector(limit=32)) as uploads:
                 for _ in range(200):
                     try:
                         if (await client.get("/readyz")).status_code == 200:
@@ -163,7 +169,7 @@ async def run(servers: Endpoints, small: int, large: int, rounds: int,
                         pass
                     await asyncio.sleep(0.1)
                 headers = await _staff(client)
-                await through_api(client, headers, payload(200_000), 4, 2)  # warm-up
+                await through_api(uploads, headers, payload(200_000), 4, 2)  # warm-up
                 print(f"{'files':<8}{'clients':>8}{'api':>14}{'raw S3':>14}{'ratio':>8}")
                 for label, size, per_client, unit in (("200 KB", 200_000, small, "docs/s"),
                                                       ("20 MB", 20 * MB, large, "MB/s")):
@@ -172,7 +178,8 @@ async def run(servers: Endpoints, small: int, large: int, rounds: int,
                         count = max(concurrency, per_client // rounds)
                         api_s = raw_s = 0.0
                         for _ in range(rounds):
-                            api_s += await through_api(client, headers, data, count, concurrency)
+                            api_s += await through_api(uploads, headers, data, count,
+                                                       concurrency)
                             raw_s += await asyncio.to_thread(raw_puts, minio, iso.bucket, data,
                                                              count, concurrency)
                         count *= rounds
