@@ -161,10 +161,13 @@ async def run(servers: Endpoints, small: int, large: int, rounds: int,
         try:
             # Uploads go through aiohttp: httpx cost ~1.7 ms of CPU per request here, on the
             # same two cores as the API; aiohttp ~0.2 ms. Set-up and the 1 GB upload use httpx.
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}",
-                                         timeout=600) as client, \
+            # Both drop idle connections before uvicorn does (5 s): a raw phase can last that
+            # long, and reusing a connection the server is closing fails the next request.
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=600,
+                                         limits=httpx.Limits(keepalive_expiry=2)) as client, \
                     aiohttp.ClientSession(f"http://127.0.0.1:{PORT}",
-                                          connector=aiohttp.TCPConnector(limit=32)) as uploads:
+                                          connector=aiohttp.TCPConnector(
+                                              limit=32, keepalive_timeout=2)) as uploads:
                 for _ in range(200):
                     try:
                         if (await client.get("/readyz")).status_code == 200:
