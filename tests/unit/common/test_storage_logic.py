@@ -1,8 +1,7 @@
-"""The object store's pure logic: keys, metadata, the async-to-thread pipe, readers, the fake.
+"""The object store's pure logic: keys, metadata, the multipart driver, readers, the fake.
 
-No network: the blocking consumer here imitates what the SDK does with a stream of unknown
-length (read a part, "upload" it, abort on error). The real server is in
-tests/integration/common/test_storage.py.
+No network: the part sink here stands in for the SDK's multipart calls (create, upload a part,
+complete, abort). The real server is in tests/integration/common/test_storage.py.
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+import time
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
@@ -17,7 +17,6 @@ from uuid import UUID, uuid4
 import pytest
 
 from dms_common.storage import (
-    ChunkPipe,
     MinioStore,
     ObjectInfo,
     ObjectNotFound,
@@ -28,7 +27,7 @@ from dms_common.storage import (
     derived_key,
     metadata_headers,
     original_key,
-    stream_to_thread,
+    upload_in_parts,
 )
 from dms_common.testing.fake_store import FakeStore
 
@@ -47,28 +46,44 @@ async def then_fail(head: Iterable[bytes], error: BaseException) -> AsyncIterato
     raise error
 
 
-class PartUploader:
-    """Reads the pipe part by part as the SDK does, and records an abort on any error."""
+class FakeParts:
+    """A multipart upload in memory: records the parts, the end, and how many were in flight."""
 
-    def __init__(self, part_size: int = PART, fail_after_parts: int | None = None) -> None:
-        self.part_size = part_size
-        self.fail_after_parts = fail_after_parts
-        self.parts: list[bytes] = []
+    def __init__(self, *, fail_part: int | None = None, delay: float = 0.0) -> None:
+        self.fail_part = fail_part
+        self.delay = delay
+        self.parts: dict[int, bytes] = {}
+        self.completed: list[tuple[int, str]] | None = None
         self.aborted = False
-        self.finished = threading.Event()
+        self.active = self.most_active = 0
+        self.active_at_abort: int | None = None
+        self._lock = threading.Lock()
 
-    def __call__(self, pipe: ChunkPipe) -> bytes:
+    def create(self) -> str:
+        return "upload-1"
+
+    def upload_part(self, upload_id: str, number: int, data: bytes) -> str:
+        assert upload_id == "upload-1"
+        with self._lock:
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
         try:
-            while part := pipe.read(self.part_size):
-                self.parts.append(part)
-                if self.fail_after_parts is not None and len(self.parts) >= self.fail_after_parts:
-                    raise OSError("the server went away")
-            return b"".join(self.parts)
-        except Exception:
-            self.aborted = True
-            raise
+            time.sleep(self.delay)
+            if number == self.fail_part:
+                raise OSError("the server went away")
+            self.parts[number] = data
+            return f"etag-{number}"
         finally:
-            self.finished.set()
+            with self._lock:
+                self.active -= 1
+
+    def complete(self, upload_id: str, etags: list[tuple[int, str]]) -> str:
+        self.completed = etags
+        return "etag-all"
+
+    def abort(self, upload_id: str) -> None:
+        self.active_at_abort = self.active
+        self.aborted = True
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -129,133 +144,85 @@ def test_metadata_refuses_what_s3_would_mangle(metadata: dict[str, str]) -> None
         metadata_headers(metadata)
 
 
-# --- ChunkPipe ------------------------------------------------------------------------------
+# --- upload_in_parts ------------------------------------------------------------------------
 
 
-async def test_pipe_read_fills_the_request_across_chunks_and_splits_big_ones() -> None:
-    pipe = ChunkPipe(asyncio.get_running_loop(), buffer_bytes=1 << 20)
-    for chunk in (b"abc", b"defgh", b"ijklmnopqrst"):
-        assert await pipe.send(chunk)
-    pipe.finish()
-    reads = await asyncio.to_thread(lambda: [pipe.read(4), pipe.read(4), pipe.read(100),
-                                             pipe.read(4)])
-    assert reads == [b"abcd", b"efgh", b"ijklmnopqrst", b""]
-    assert pipe.size == 20
-    assert pipe.sha256 == hashlib.sha256(b"abcdefghijklmnopqrst").hexdigest()
-    assert pipe.reached_end
-
-
-async def test_pipe_refuses_an_unbounded_read() -> None:
-    pipe = ChunkPipe(asyncio.get_running_loop())
-    with pytest.raises(ValueError, match="needs a size"):
-        pipe.read()
-
-
-async def test_pipe_send_waits_while_the_buffer_is_full() -> None:
-    pipe = ChunkPipe(asyncio.get_running_loop(), buffer_bytes=10)
-    assert await pipe.send(b"0123456789")
-    blocked = asyncio.ensure_future(pipe.send(b"more"))
-    await asyncio.sleep(0.05)
-    assert not blocked.done()
-    assert await asyncio.to_thread(pipe.read, 5) == b"01234"
-    assert await asyncio.wait_for(blocked, 2)
-
-
-async def test_pipe_fail_makes_a_waiting_reader_raise() -> None:
-    pipe = ChunkPipe(asyncio.get_running_loop())
-    reading = asyncio.ensure_future(asyncio.to_thread(pipe.read, 10))
-    await asyncio.sleep(0.05)
-    pipe.fail(ConnectionResetError("gone"))
-    with pytest.raises(Exception, match="producer stopped"):
-        await asyncio.wait_for(reading, 2)
-
-
-async def test_pipe_close_reader_releases_a_waiting_writer() -> None:
-    pipe = ChunkPipe(asyncio.get_running_loop(), buffer_bytes=4)
-    assert await pipe.send(b"full")
-    blocked = asyncio.ensure_future(pipe.send(b"more"))
-    await asyncio.sleep(0.05)
-    await asyncio.to_thread(pipe.close_reader)
-    assert await asyncio.wait_for(blocked, 2) is False
-
-
-# --- stream_to_thread -----------------------------------------------------------------------
-
-
-async def test_stream_to_thread_hands_every_byte_over_and_hashes_them() -> None:
+async def test_parts_are_cut_exactly_hashed_and_completed_in_order() -> None:
     data = bytes(range(256)) * 40  # 10 240 bytes: ten parts and a bit
-    uploader = PartUploader()
-    streamed = await stream_to_thread(chunks_of(data, 333), uploader, buffer_bytes=700)
-    assert streamed.result == data
-    assert [len(p) for p in uploader.parts] == [PART] * 10 + [240]
-    assert streamed.size == len(data)
-    assert streamed.sha256 == hashlib.sha256(data).hexdigest()
+    sink = FakeParts()
+    uploaded = await upload_in_parts(chunks_of(data, 333), sink, part_size=PART)
+    assert [len(sink.parts[n]) for n in sorted(sink.parts)] == [PART] * 10 + [240]
+    assert b"".join(sink.parts[n] for n in sorted(sink.parts)) == data
+    assert sink.completed == [(n, f"etag-{n}") for n in range(1, 12)]
+    assert (uploaded.etag, uploaded.size) == ("etag-all", len(data))
+    assert uploaded.sha256 == hashlib.sha256(data).hexdigest()
+    assert not sink.aborted
 
 
-async def test_stream_to_thread_handles_an_empty_stream() -> None:
-    streamed = await stream_to_thread(chunks_of(b"", 10), PartUploader())
-    assert (streamed.result, streamed.size) == (b"", 0)
-    assert streamed.sha256 == hashlib.sha256(b"").hexdigest()
+async def test_parts_go_up_in_parallel_but_no_more_than_asked() -> None:
+    sink = FakeParts(delay=0.02)
+    await upload_in_parts(chunks_of(b"p" * 8000, 500), sink, part_size=PART, parts_in_flight=2)
+    assert sink.most_active == 2
 
 
-async def test_stream_to_thread_stops_at_max_bytes_and_aborts() -> None:
-    uploader = PartUploader()
+async def test_an_empty_stream_is_one_empty_part() -> None:
+    sink = FakeParts()
+    uploaded = await upload_in_parts(chunks_of(b"", 10), sink, part_size=PART)
+    assert sink.parts == {1: b""} and sink.completed == [(1, "etag-1")]
+    assert uploaded.sha256 == hashlib.sha256(b"").hexdigest()
+
+
+async def test_parts_stop_at_max_bytes_and_the_upload_is_aborted() -> None:
+    sink = FakeParts()
     with pytest.raises(ObjectTooLarge) as caught:
-        await stream_to_thread(chunks_of(b"x" * 5000, 100), uploader, max_bytes=2500)
+        await upload_in_parts(chunks_of(b"x" * 5000, 100), sink, part_size=PART, max_bytes=2500)
     assert caught.value.limit == 2500
-    assert uploader.aborted and uploader.finished.is_set()
-    assert sum(map(len, uploader.parts)) <= 2500
+    assert sink.aborted and sink.completed is None
+    assert sum(map(len, sink.parts.values())) <= 2500
 
 
-async def test_stream_to_thread_accepts_exactly_max_bytes() -> None:
-    streamed = await stream_to_thread(chunks_of(b"x" * 2500, 100), PartUploader(),
-                                      max_bytes=2500)
-    assert streamed.size == 2500
+async def test_exactly_max_bytes_is_accepted() -> None:
+    uploaded = await upload_in_parts(chunks_of(b"x" * 2500, 100), FakeParts(), part_size=PART,
+                                     max_bytes=2500)
+    assert uploaded.size == 2500
 
 
-async def test_a_failing_producer_aborts_the_consumer_and_propagates_as_is() -> None:
-    uploader = PartUploader()
+async def test_a_failing_producer_aborts_and_propagates_as_is() -> None:
+    sink = FakeParts()
     error = ConnectionResetError("client disconnected")
     with pytest.raises(ConnectionResetError) as caught:
-        await stream_to_thread(then_fail([b"y" * 1500], error), uploader)
+        await upload_in_parts(then_fail([b"y" * 1500], error), sink, part_size=PART)
     assert caught.value is error
-    assert uploader.aborted and uploader.finished.is_set()
+    assert sink.aborted and sink.completed is None
 
 
-async def test_a_failing_consumer_wakes_a_blocked_producer() -> None:
+async def test_a_failing_part_aborts_after_the_others_end() -> None:
     async def endless() -> AsyncIterator[bytes]:
         while True:
             yield b"z" * 100
 
-    uploader = PartUploader(fail_after_parts=2)
+    sink = FakeParts(fail_part=3, delay=0.01)
     with pytest.raises(OSError, match="server went away"):
-        await asyncio.wait_for(stream_to_thread(endless(), uploader, buffer_bytes=300), 5)
+        await asyncio.wait_for(upload_in_parts(endless(), sink, part_size=PART), 5)
+    assert sink.aborted and sink.active_at_abort == 0 and sink.completed is None
 
 
-async def test_cancelling_the_upload_aborts_the_consumer() -> None:
+async def test_cancelling_aborts_once_the_parts_in_flight_end() -> None:
     stalled = asyncio.Event()
 
-    async def stalls_after_some_bytes() -> AsyncIterator[bytes]:
+    async def stalls_after_some_parts() -> AsyncIterator[bytes]:
         yield b"a" * 2500
         stalled.set()
         await asyncio.Event().wait()  # a client that stops sending
         yield b"never"
 
-    uploader = PartUploader()
-    task = asyncio.ensure_future(stream_to_thread(stalls_after_some_bytes(), uploader))
+    sink = FakeParts(delay=0.05)
+    task = asyncio.ensure_future(upload_in_parts(stalls_after_some_parts(), sink, part_size=PART))
     await stalled.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert uploader.aborted and uploader.finished.is_set()
-
-
-async def test_a_consumer_that_stops_reading_early_is_an_error() -> None:
-    def reads_one_part(pipe: ChunkPipe) -> bytes:
-        return pipe.read(10)
-
-    with pytest.raises(RuntimeError, match="before reading the whole stream"):
-        await stream_to_thread(chunks_of(b"q" * 100, 10), reads_one_part)
+    assert sink.aborted and sink.active_at_abort == 0 and sink.completed is None
 
 
 # --- ObjectReader ---------------------------------------------------------------------------

@@ -5,9 +5,10 @@ previews, redacted copies) beside it under `derived/`; build them with :func:`or
 :func:`derived_key`, never by hand.
 
 Writing streams: :meth:`ObjectStore.put_stream` takes an async iterable of chunks of unknown total
-length and never holds the whole file (a stream that ends within its first MiB is put from memory
-in one request); it enforces ``max_bytes`` while the bytes flow and records size and sha256 on the
-way. A failed or cancelled upload leaves no object behind.
+length and never holds the whole file: a stream that ends within one part (8 MiB) is one plain
+PUT, a longer one a multipart upload with two parts in flight while the next arrives. It
+enforces ``max_bytes`` while the bytes flow and records size and sha256 on the way. A failed or
+cancelled upload leaves no object and no pending upload behind.
 
 Reading is two steps, so that a missing object is known before any byte (or header) is sent::
 
@@ -31,7 +32,6 @@ import io
 import itertools
 import logging
 import re
-import threading
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -39,13 +39,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, BinaryIO, Generic, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import urllib3
 import urllib3.exceptions
 from minio import Minio
-from minio.datatypes import Object
+from minio.datatypes import Object, Part
 from minio.error import MinioException, S3Error
 from minio.helpers import ObjectWriteResult
 from urllib3.response import BaseHTTPResponse
@@ -53,7 +53,6 @@ from urllib3.response import BaseHTTPResponse
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_PART_SIZE",
-    "ChunkPipe",
     "MinioStore",
     "ObjectBody",
     "ObjectInfo",
@@ -61,14 +60,15 @@ __all__ = [
     "ObjectReader",
     "ObjectStore",
     "ObjectTooLarge",
+    "PartSink",
     "StorageBackendError",
     "StorageError",
     "StoredObject",
-    "Streamed",
+    "Uploaded",
     "derived_key",
     "metadata_headers",
     "original_key",
-    "stream_to_thread",
+    "upload_in_parts",
 ]
 
 log = logging.getLogger(__name__)
@@ -77,11 +77,9 @@ MiB = 1024 * 1024
 DEFAULT_CHUNK_SIZE = 256 * 1024
 DEFAULT_PART_SIZE = 8 * MiB
 MIN_PART_SIZE = 5 * MiB  # S3 refuses smaller multipart parts (all but the last)
-DEFAULT_PIPE_BYTES = MiB
-# A stream that ends within this many bytes is put from memory in one request, without the pipe
-# and its thread hand-offs; a longer one streams. The same bound as the pipe's, so no upload
-# holds more than before.
-SMALL_OBJECT_BYTES = MiB
+# Parts of one upload sent at once while the next arrives: two, as the SDK's own parallel mode
+# gains little past two here, and each holds a part in memory.
+PARTS_IN_FLIGHT = 2
 _LIST_BATCH = 1000  # one S3 listing page: one thread hop per page, not per key
 
 T = TypeVar("T")
@@ -112,13 +110,6 @@ class ObjectTooLarge(StorageError):
 
 class StorageBackendError(StorageError):
     """The S3 server failed, refused or could not be reached (a 503 for the caller, not a 4xx)."""
-
-
-class _StreamAborted(Exception):
-    """Raised into the reader thread when the writer gave up; the SDK then aborts the upload.
-
-    An ``Exception`` (not ``BaseException``) on purpose: the SDK only cleans up on ``Exception``.
-    """
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -323,181 +314,132 @@ class ObjectStore(Protocol):
         ...
 
 
-# --- streaming an async producer into a blocking consumer -----------------------------------
+# --- streaming a producer into a multipart upload -----------------------------------------
 
 
-class ChunkPipe:
-    """A bounded byte pipe from an async writer (on the event loop) to a blocking, file-like
-    reader (on a worker thread).
+class PartSink(Protocol):
+    """One object's S3 multipart upload, as blocking calls (run on worker threads)."""
 
-    The bound keeps memory flat whatever the two speeds are: :meth:`send` waits — without
-    blocking the loop — while ``buffer_bytes`` are queued. Either side can stop the other:
-    :meth:`fail` makes the reader's next :meth:`read` raise; :meth:`close_reader` wakes a waiting
-    writer and makes :meth:`send` return False. The reader counts and hashes what it hands over,
-    so the sha256 costs the worker thread, not the loop.
-    """
+    def create(self) -> str:
+        """Start the upload; return its id."""
+        ...
 
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, *, buffer_bytes: int = DEFAULT_PIPE_BYTES
-    ) -> None:
-        if buffer_bytes < 1:
-            raise ValueError("buffer_bytes must be positive")
-        self._loop = loop
-        self._limit = buffer_bytes
-        self._cond = threading.Condition()
-        self._chunks: deque[bytes] = deque()
-        self._buffered = 0
-        self._finished = False
-        self._error: BaseException | None = None
-        self._reader_closed = False
-        self._space = asyncio.Event()
-        self._hash = hashlib.sha256()
-        self.size = 0
-        self.reached_end = False
+    def upload_part(self, upload_id: str, number: int, data: bytes) -> str:
+        """Store part ``number`` (from 1); return its ETag."""
+        ...
 
-    @property
-    def sha256(self) -> str:
-        return self._hash.hexdigest()
+    def complete(self, upload_id: str, etags: list[tuple[int, str]]) -> str:
+        """Join the parts, given as (number, ETag) in order; return the object's ETag."""
+        ...
 
-    # writer side: the event loop
-
-    async def send(self, chunk: bytes) -> bool:
-        """Queue ``chunk``, waiting while the buffer is full; False once the reader has stopped."""
-        while True:
-            with self._cond:
-                if self._reader_closed:
-                    return False
-                if self._error is not None or self._finished:
-                    raise RuntimeError("send() after fail() or finish()")
-                if self._buffered < self._limit:
-                    if chunk:
-                        self._chunks.append(chunk)
-                        self._buffered += len(chunk)
-                        self._cond.notify()
-                    return True
-                # Cleared under the lock: a read that frees room after this point sets it again.
-                self._space.clear()
-            await self._space.wait()
-
-    def finish(self) -> None:
-        """End the stream: the reader sees its end once the buffer is drained."""
-        with self._cond:
-            self._finished = True
-            self._cond.notify_all()
-
-    def fail(self, error: BaseException) -> None:
-        """Abort the stream: the reader's next read raises, whatever is still buffered."""
-        with self._cond:
-            self._error = error
-            self._chunks.clear()
-            self._buffered = 0
-            self._cond.notify_all()
-
-    # reader side: a worker thread
-
-    def read(self, size: int = -1) -> bytes:
-        """Block until ``size`` bytes or the end of the stream are there, and return them.
-
-        Filling the request (rather than returning what is at hand) lets the SDK assemble a part
-        from one join instead of re-concatenating it chunk by chunk. Reading to the end is
-        refused: it would buffer the whole stream.
-        """
-        if size < 0:
-            raise ValueError("ChunkPipe.read needs a size; reading to the end buffers everything")
-        pieces: list[bytes] = []
-        wanted = size
-        while wanted > 0 and (piece := self._take(wanted)):
-            self._hash.update(piece)
-            pieces.append(piece)
-            wanted -= len(piece)
-        data = b"".join(pieces)
-        self.size += len(data)
-        return data
-
-    def close_reader(self) -> None:
-        """Called when the reader stops, finished or failed, so a waiting writer wakes up."""
-        with self._cond:
-            self._reader_closed = True
-            self._chunks.clear()
-            self._buffered = 0
-        self._wake_writer()
-
-    def _take(self, limit: int) -> bytes:
-        with self._cond:
-            while not self._chunks and not self._finished and self._error is None:
-                self._cond.wait()
-            if self._error is not None:
-                raise _StreamAborted(f"the producer stopped: {self._error!r}")
-            if not self._chunks:
-                self.reached_end = True
-                return b""
-            chunk = self._chunks.popleft()
-            if len(chunk) > limit:
-                self._chunks.appendleft(chunk[limit:])
-                chunk = chunk[:limit]
-            self._buffered -= len(chunk)
-        self._wake_writer()
-        return chunk
-
-    def _wake_writer(self) -> None:
-        self._loop.call_soon_threadsafe(self._space.set)
+    def abort(self, upload_id: str) -> None:
+        """Drop the upload and every part stored for it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
-class Streamed(Generic[T]):
-    """What :func:`stream_to_thread` returns: the consumer's result and what it was fed."""
+class Uploaded:
+    """What :func:`upload_in_parts` stored: the object's ETag, and the size and sha256 of the
+    bytes it was given."""
 
-    result: T
+    etag: str
     size: int
     sha256: str
 
 
-async def stream_to_thread(
+async def upload_in_parts(
     chunks: AsyncIterable[bytes],
-    consume: Callable[[ChunkPipe], T],
+    sink: PartSink,
     *,
-    executor: Executor | None = None,
+    part_size: int,
     max_bytes: int | None = None,
-    buffer_bytes: int = DEFAULT_PIPE_BYTES,
-) -> Streamed[T]:
-    """Run the blocking ``consume(pipe)`` on a worker thread while ``chunks`` flow into the pipe.
+    parts_in_flight: int = 2,
+    executor: Executor | None = None,
+) -> Uploaded:
+    """Cut the stream into parts on the event loop and upload them on worker threads, up to
+    ``parts_in_flight`` at once while the next part arrives.
 
-    If ``chunks`` raises, passes ``max_bytes`` (:class:`ObjectTooLarge`) or the caller is
-    cancelled, the pipe fails so that ``consume``'s next read raises and it can clean up; we wait
-    for it and re-raise the original error. If ``consume`` fails first, its error propagates.
+    Memory stays bounded by the parts in flight plus the one being gathered, whatever the
+    stream's length. The sha256 of the whole stream is computed off the loop, part by part, in
+    order. If the stream raises (its error propagates as is), passes ``max_bytes``
+    (:class:`ObjectTooLarge`), a part fails, or the caller is cancelled, the parts already sent
+    are let finish (a thread cannot be interrupted) and the upload is aborted: nothing is left.
     """
     loop = asyncio.get_running_loop()
-    pipe = ChunkPipe(loop, buffer_bytes=buffer_bytes)
-    worker = loop.run_in_executor(executor, _run_consumer, consume, pipe)
-    try:
-        await _feed(pipe, chunks, max_bytes)
-    except BaseException as exc:
-        pipe.fail(exc)
-        # Its outcome is secondary now; fetched in a callback so that a second cancellation
-        # of this wait does not leave an "exception never retrieved" behind.
-        worker.add_done_callback(_log_secondary_failure)
-        await asyncio.wait([worker])
-        raise
-    result = await worker
-    if not pipe.reached_end:
-        raise RuntimeError("the consumer returned before reading the whole stream")
-    return Streamed(result=result, size=pipe.size, sha256=pipe.sha256)
-
-
-async def _feed(pipe: ChunkPipe, chunks: AsyncIterable[bytes], max_bytes: int | None) -> None:
+    hasher = hashlib.sha256()
     size = 0
+    upload_id: str | None = None
+    in_flight: deque[tuple[int, asyncio.Future[str]]] = deque()
+    etags: list[tuple[int, str]] = []
+    hashing: asyncio.Future[None] | None = None
+    try:
+        upload_id = await loop.run_in_executor(executor, sink.create)
+        number = 0
+        async for part in _parts(chunks, part_size, max_bytes):
+            number += 1
+            size += len(part)
+            if hashing is not None:
+                await hashing  # in order: part n is hashed after part n-1
+            hashing = loop.run_in_executor(executor, hasher.update, part)
+            if len(in_flight) >= parts_in_flight:
+                done_number, oldest = in_flight[0]
+                etags.append((done_number, await oldest))
+                in_flight.popleft()
+            in_flight.append((number, loop.run_in_executor(
+                executor, sink.upload_part, upload_id, number, part)))
+        if number == 0:  # an empty stream is still one (empty) part
+            number = 1
+            in_flight.append((1, loop.run_in_executor(executor, sink.upload_part, upload_id, 1,
+                                                      b"")))
+        while in_flight:
+            done_number, oldest = in_flight[0]
+            etags.append((done_number, await oldest))
+            in_flight.popleft()
+        if hashing is not None:
+            await hashing
+        etag = await loop.run_in_executor(executor, sink.complete, upload_id, etags)
+    except BaseException as failure:
+        pending: list[asyncio.Future[Any]] = [future for _, future in in_flight]
+        if hashing is not None:
+            pending.append(hashing)
+        if pending:
+            await asyncio.wait(pending)
+        if upload_id is not None:
+            pending.append(loop.run_in_executor(executor, sink.abort, upload_id))
+            await asyncio.wait(pending[-1:])
+        for future in pending:
+            error = None if future.cancelled() else future.exception()
+            if error is not None and error is not failure:
+                log.warning("cleaning up an aborted upload: %r", error)
+        raise
+    return Uploaded(etag=etag, size=size, sha256=hasher.hexdigest())
+
+
+async def _parts(chunks: AsyncIterable[bytes], part_size: int,
+                 max_bytes: int | None) -> AsyncIterator[bytes]:
+    """The stream in parts of exactly ``part_size`` bytes (the last one shorter), each copied
+    once; raises :class:`ObjectTooLarge` past ``max_bytes``."""
+    gathered: list[bytes] = []
+    held = total = 0
     async for chunk in chunks:
-        size += len(chunk)
-        if max_bytes is not None and size > max_bytes:
+        total += len(chunk)
+        if max_bytes is not None and total > max_bytes:
             raise ObjectTooLarge(max_bytes)
-        if not await pipe.send(chunk):
-            break  # the consumer died; awaiting it tells why
-    pipe.finish()
+        while held + len(chunk) >= part_size:
+            cut = part_size - held
+            gathered.append(chunk[:cut])
+            yield b"".join(gathered)
+            gathered, held, chunk = [], 0, chunk[cut:]
+        if chunk:
+            gathered.append(chunk)
+            held += len(chunk)
+    if held:
+        yield b"".join(gathered)
 
 
 async def _read_ahead(source: AsyncIterator[bytes], limit: int,
                       max_bytes: int | None) -> tuple[list[bytes], bool]:
-    """The stream's first chunks, up to just past `limit` bytes, and whether it ended there."""
+    """The stream's first chunks, up to just past ``limit`` bytes, and whether it ended there."""
     head: list[bytes] = []
     size = 0
     while size <= limit:
@@ -517,21 +459,6 @@ async def _chain(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator
         yield chunk
     async for chunk in rest:
         yield chunk
-
-
-def _run_consumer(consume: Callable[[ChunkPipe], T], pipe: ChunkPipe) -> T:
-    try:
-        return consume(pipe)
-    finally:
-        pipe.close_reader()
-
-
-def _log_secondary_failure(worker: asyncio.Future[Any]) -> None:
-    if worker.cancelled():
-        return
-    error = worker.exception()
-    if error is not None and not isinstance(error, _StreamAborted):
-        log.warning("cleaning up an aborted upload failed: %r", error)
 
 
 # --- the adapter ----------------------------------------------------------------------------
@@ -573,6 +500,46 @@ def _release(response: BaseHTTPResponse) -> None:
     response.release_conn()
 
 
+class _MinioParts:
+    """:class:`PartSink` over the SDK's own S3 calls for one object.
+
+    The SDK's ``put_object`` either sends parts one at a time (the next part waits for the
+    previous one's answer) or, in its parallel mode, leaves its pool threads blocked for good
+    when the stream fails, a leak per refused upload. Its four multipart calls, each one S3
+    request, let :func:`upload_in_parts` do both right.
+    """
+
+    def __init__(self, client: Minio, bucket: str, key: str,
+                 headers: dict[str, str | list[str] | tuple[str]]) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._headers = headers
+
+    def create(self) -> str:
+        return self._call(lambda: self._client._create_multipart_upload(
+            self._bucket, self._key, dict(self._headers)))
+
+    def upload_part(self, upload_id: str, number: int, data: bytes) -> str:
+        return self._call(lambda: self._client._upload_part(
+            self._bucket, self._key, data, None, upload_id, number))
+
+    def complete(self, upload_id: str, etags: list[tuple[int, str]]) -> str:
+        result = self._call(lambda: self._client._complete_multipart_upload(
+            self._bucket, self._key, upload_id, [Part(n, etag) for n, etag in etags]))
+        return result.etag or ""
+
+    def abort(self, upload_id: str) -> None:
+        self._call(lambda: self._client._abort_multipart_upload(
+            self._bucket, self._key, upload_id))
+
+    def _call(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except _BACKEND_ERRORS as exc:
+            raise _translate(exc, self._key) from exc
+
+
 class MinioStore:
     """:class:`ObjectStore` over the `minio` SDK (versitygw here, MinIO or any S3 elsewhere).
 
@@ -582,8 +549,7 @@ class MinioStore:
 
     The HTTP client is ours rather than the SDK's default, whose 5-minute connect timeout and
     five retries would hold a readiness probe (and a request) hostage to a dead server.
-    Uploads go one part at a time: the SDK's parallel mode keeps several parts in memory and, when
-    an upload is aborted, leaves its worker threads waiting forever.
+    Long uploads go through :func:`upload_in_parts` (see :class:`_MinioParts` for why).
     """
 
     def __init__(
@@ -647,31 +613,17 @@ class MinioStore:
     ) -> StoredObject:
         headers: dict[str, str | list[str] | tuple[str]] = dict(metadata_headers(metadata))
         source = aiter(chunks)
-        head, ended = await _read_ahead(source, SMALL_OBJECT_BYTES, max_bytes)
+        # Up to one part is gathered anyway: a stream that ends within it is one plain PUT.
+        head, ended = await _read_ahead(source, self._part_size, max_bytes)
         if ended:
             return await self._put_small(key, b"".join(head), content_type, headers)
-
-        def upload(pipe: ChunkPipe) -> ObjectWriteResult:
-            # length=-1: size unknown, the SDK reads part_size+1 bytes at a time and switches to
-            # a multipart upload past one part; on a read error it aborts that upload. It only
-            # ever calls read(n), which is all the pipe offers of a binary file.
-            try:
-                return self._client.put_object(
-                    self._bucket, key, cast(BinaryIO, pipe), length=-1,
-                    content_type=content_type, metadata=headers, part_size=self._part_size,
-                    num_parallel_uploads=1,
-                )
-            except _BACKEND_ERRORS as exc:
-                # Translated here, not around the await: the producer's own errors pass as is.
-                raise _translate(exc, key) from exc
-
-        streamed = await stream_to_thread(
-            _chain(head, source), upload, executor=self._executor, max_bytes=max_bytes
-        )
-        return StoredObject(
-            key=key, size=streamed.size, sha256=streamed.sha256,
-            etag=_unquote(streamed.result.etag),
-        )
+        uploaded = await upload_in_parts(
+            _chain(head, source),
+            _MinioParts(self._client, self._bucket, key, {**headers, "Content-Type": content_type}),
+            part_size=self._part_size, max_bytes=max_bytes, parts_in_flight=PARTS_IN_FLIGHT,
+            executor=self._executor)
+        return StoredObject(key=key, size=uploaded.size, sha256=uploaded.sha256,
+                            etag=_unquote(uploaded.etag))
 
     async def _put_small(self, key: str, data: bytes, content_type: str,
                          headers: dict[str, str | list[str] | tuple[str]]) -> StoredObject:
@@ -679,7 +631,7 @@ class MinioStore:
             digest = hashlib.sha256(data).hexdigest()  # here, not on the event loop
             return digest, self._client.put_object(
                 self._bucket, key, io.BytesIO(data), length=len(data),
-                content_type=content_type, metadata=headers)
+                content_type=content_type, metadata=headers, part_size=self._part_size)
 
         put = asyncio.get_running_loop().run_in_executor(self._executor, upload)
         try:
