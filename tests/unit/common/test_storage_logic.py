@@ -147,10 +147,11 @@ def test_metadata_refuses_what_s3_would_mangle(metadata: dict[str, str]) -> None
 # --- upload_in_parts ------------------------------------------------------------------------
 
 
-async def test_parts_are_cut_exactly_hashed_and_completed_in_order() -> None:
+@pytest.mark.parametrize("chunk", [333, PART, 2500, 20_000])  # smaller, equal, larger, all
+async def test_parts_are_cut_exactly_hashed_and_completed_in_order(chunk: int) -> None:
     data = bytes(range(256)) * 40  # 10 240 bytes: ten parts and a bit
     sink = FakeParts()
-    uploaded = await upload_in_parts(chunks_of(data, 333), sink, part_size=PART)
+    uploaded = await upload_in_parts(chunks_of(data, chunk), sink, part_size=PART)
     assert [len(sink.parts[n]) for n in sorted(sink.parts)] == [PART] * 10 + [240]
     assert b"".join(sink.parts[n] for n in sorted(sink.parts)) == data
     assert sink.completed == [(n, f"etag-{n}") for n in range(1, 12)]
