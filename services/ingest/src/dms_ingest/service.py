@@ -62,7 +62,7 @@ _AUDIT_COLUMNS = ("actor_id", "actor_role", "office_code", "action", "subject_ty
 
 @functools.cache
 def _receive_statement(tables: CoreTables) -> Executable:
-    """Everything receiving a document writes, as one statement (one round trip, not nine).
+    """Everything receiving a document writes, as one statement: one round trip, not eight.
 
     The five inserts (document, version, the stream's event counter, outbox, audit) are
     data-modifying CTEs of one SELECT, which returns the office's document that already has this

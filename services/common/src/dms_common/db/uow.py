@@ -34,7 +34,7 @@ from dms_common.db.tables import CoreTables
 from dms_common.events import DocumentEvent, Event, IdentityChanged
 from dms_common.logging import current_correlation_id
 
-# A pooled connection idle at least this long is checked with one empty query before use.
+# A pooled connection idle at least this long is checked with one SELECT 1 before use.
 IDLE_CHECK_SECONDS = 0.1
 
 
@@ -56,7 +56,7 @@ def make_engine(url: str, *, schema: str, pool_size: int = 10,
     # No pool_pre_ping: with asyncpg it costs three round trips (begin, ping, rollback) on every
     # checkout, several times per request. Instead a connection the server closed (a restart,
     # a terminated backend) is refused at checkout, and the pool opens a fresh one: for free
-    # when the driver already knows, else by one empty query, but only for a connection that
+    # when the driver already knows, else by one SELECT 1, but only for a connection that
     # sat idle: one checked in moments ago, as under load, is used at once. The pool hands out
     # the connection checked in last, so a quiet service keeps reusing one warm connection
     # (never checked) instead of cycling through all of them (each idle, so each checked).
