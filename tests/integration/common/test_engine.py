@@ -85,6 +85,6 @@ async def test_an_idle_connection_is_checked_even_before_the_driver_knows_it_is_
         await end_backend(servers, first)
         await asyncio.sleep(IDLE_CHECK_SECONDS * 2)
         # Right after a restart the driver may not have read the close yet: only the one
-        # empty query at checkout can tell.
+        # query at checkout can tell.
         monkeypatch.setattr(asyncpg.Connection, "is_closed", lambda _self: False)
         assert await backend_of(engine) != first
