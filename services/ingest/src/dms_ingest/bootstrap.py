@@ -29,9 +29,17 @@ async def bootstrap(settings: IngestSettings, *, store: ObjectStore | None = Non
     core = await open_core(settings, schema=models.SCHEMA, metadata=models.metadata,
                            migrations=Path(__file__).parent / "migrations",
                            client_id="dms-ingest", store=store, bus=bus)
-    issuer = TokenIssuer(load_key(settings.jwt_private_key.get_secret_value()))
-    async with core.uow() as uow:
-        await identity_service.seed_reference_data(uow=uow)
-        await identity_service.ensure_superadmin(uow=uow, username=settings.admin_username,
-                                                 password=settings.admin_password.get_secret_value())
+    try:
+        issuer = TokenIssuer(load_key(settings.jwt_private_key.get_secret_value()))
+        async with core.uow() as uow:
+            # The API and the worker (and any replica) start together: one seeds, the others
+            # wait for it and then find everything there.
+            await uow.lock(f"dms-seed:{core.schema}")
+            await identity_service.seed_reference_data(uow=uow)
+            await identity_service.ensure_superadmin(
+                uow=uow, username=settings.admin_username,
+                password=settings.admin_password.get_secret_value())
+    except BaseException:
+        await core.close()
+        raise
     return IngestApp(core=core, settings=settings, issuer=issuer)

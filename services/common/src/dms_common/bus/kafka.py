@@ -9,7 +9,6 @@ it sends a batch again at worst; consumers skip what they already applied.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dms_common.db.tables import CoreTables
+from dms_common.db.uow import advisory_key
 from dms_common.metrics import OUTBOX_OLDEST_PENDING_SECONDS, OUTBOX_SENT
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,7 @@ class KafkaBus:
 
 
 def relay_lock_key(schema: str) -> int:
-    digest = hashlib.sha256(f"dms-relay:{schema}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return advisory_key(f"dms-relay:{schema}")
 
 
 class OutboxRelay:

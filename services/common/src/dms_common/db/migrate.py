@@ -9,7 +9,6 @@ read and write on its tables, but only SELECT and INSERT on `audit_log`.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from dms_common.db.tables import core_tables
-from dms_common.db.uow import runtime_role
+from dms_common.db.uow import advisory_key, runtime_role
 
 
 def lock_key(schema: str) -> int:
-    digest = hashlib.sha256(f"dms-migrate:{schema}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return advisory_key(f"dms-migrate:{schema}")
 
 
 def alembic_config(script_location: Path, schema: str) -> Config:

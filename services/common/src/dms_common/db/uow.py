@@ -10,6 +10,7 @@ the block commits, an exception rolls back.
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,11 @@ from dms_common.logging import current_correlation_id
 
 # A pooled connection idle at least this long is checked with one SELECT 1 before use.
 IDLE_CHECK_SECONDS = 0.1
+
+
+def advisory_key(name: str) -> int:
+    """The 64-bit PostgreSQL advisory lock key of a named lock."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def runtime_role(schema: str) -> str:
@@ -254,6 +260,12 @@ class UnitOfWork:
         await self.session.execute(_statements(self.tables).audit, audit_row(
             actor=actor, action=action, subject_type=subject_type, subject_id=subject_id,
             reason=reason, office_code=office_code, detail=detail))
+
+    async def lock(self, name: str) -> None:
+        """Wait until no other transaction holds the lock `name`, then hold it until this one
+        ends: transactions that take the same lock run one after the other."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                                   {"k": advisory_key(name)})
 
     async def execute_text(self, sql: str, **params: Any) -> Any:
         return await self.session.execute(text(sql), params)
