@@ -62,7 +62,7 @@ class FakeParts:
     def create(self) -> str:
         return "upload-1"
 
-    def upload_part(self, upload_id: str, number: int, data: bytes) -> str:
+    def upload_part(self, upload_id: str, number: int, data: bytes | bytearray) -> str:
         assert upload_id == "upload-1"
         with self._lock:
             self.active += 1
@@ -71,7 +71,7 @@ class FakeParts:
             time.sleep(self.delay)
             if number == self.fail_part:
                 raise OSError("the server went away")
-            self.parts[number] = data
+            self.parts[number] = bytes(data)
             return f"etag-{number}"
         finally:
             with self._lock:
