@@ -71,7 +71,7 @@ class FakeParts:
             time.sleep(self.delay)
             if number == self.fail_part:
                 raise OSError("the server went away")
-            self.parts[number] = bytes(data)
+            self.parts[number] = bytes(data)  # a copy: the caller may reuse the buffer later
             return f"etag-{number}"
         finally:
             with self._lock:
@@ -161,9 +161,12 @@ async def test_parts_are_cut_exactly_hashed_and_completed_in_order(chunk: int) -
 
 
 async def test_parts_go_up_in_parallel_but_no_more_than_asked() -> None:
-    sink = FakeParts(delay=0.02)
-    await upload_in_parts(chunks_of(b"p" * 8000, 500), sink, part_size=PART, parts_in_flight=2)
+    data = bytes(range(250)) * 32  # 8000 bytes, no two parts alike
+    sink = FakeParts(delay=0.02)  # reads its part only at the end of the delay
+    await upload_in_parts(chunks_of(data, 500), sink, part_size=PART, parts_in_flight=2)
     assert sink.most_active == 2
+    # A part's buffer is reused only once it is stored: no part was overwritten in flight.
+    assert b"".join(sink.parts[n] for n in sorted(sink.parts)) == data
 
 
 async def test_an_empty_stream_is_one_empty_part() -> None:
