@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import urllib3
@@ -324,8 +324,8 @@ class PartSink(Protocol):
         """Start the upload; return its id."""
         ...
 
-    def upload_part(self, upload_id: str, number: int, data: bytes | bytearray) -> str:
-        """Store part ``number`` (from 1); return its ETag. ``data`` is only read."""
+    def upload_part(self, upload_id: str, number: int, data: bytes) -> str:
+        """Store part ``number`` (from 1); return its ETag."""
         ...
 
     def complete(self, upload_id: str, etags: list[tuple[int, str]]) -> str:
@@ -369,43 +369,37 @@ async def upload_in_parts(
     hasher = hashlib.sha256()
     size = 0
     upload_id: str | None = None
-    in_flight: deque[tuple[int, asyncio.Future[str], bytearray]] = deque()
-    spare: list[bytearray] = []  # buffers of parts stored already, for the next ones
+    in_flight: deque[tuple[int, asyncio.Future[str]]] = deque()
     etags: list[tuple[int, str]] = []
     hashing: asyncio.Future[None] | None = None
-
-    async def oldest_stored() -> None:
-        # Its hash is done too: part n-1's hash ended before part n's began.
-        done_number, future, buffer = in_flight[0]
-        etags.append((done_number, await future))
-        in_flight.popleft()
-        if len(buffer) == part_size:
-            spare.append(buffer)
-
     try:
         upload_id = await loop.run_in_executor(executor, sink.create)
         number = 0
-        async for part in _parts(chunks, part_size, max_bytes, spare):
+        async for part in _parts(chunks, part_size, max_bytes):
             number += 1
             size += len(part)
             if hashing is not None:
                 await hashing  # in order: part n is hashed after part n-1
             hashing = loop.run_in_executor(executor, hasher.update, part)
             if len(in_flight) >= parts_in_flight:
-                await oldest_stored()
+                done_number, oldest = in_flight[0]
+                etags.append((done_number, await oldest))
+                in_flight.popleft()
             in_flight.append((number, loop.run_in_executor(
-                executor, sink.upload_part, upload_id, number, part), part))
+                executor, sink.upload_part, upload_id, number, part)))
         if number == 0:  # an empty stream is still one (empty) part
             number = 1
             in_flight.append((1, loop.run_in_executor(executor, sink.upload_part, upload_id, 1,
-                                                      b""), bytearray()))
+                                                      b"")))
         while in_flight:
-            await oldest_stored()
+            done_number, oldest = in_flight[0]
+            etags.append((done_number, await oldest))
+            in_flight.popleft()
         if hashing is not None:
             await hashing
         etag = await loop.run_in_executor(executor, sink.complete, upload_id, etags)
     except BaseException as failure:
-        pending: list[asyncio.Future[Any]] = [future for _, future, _ in in_flight]
+        pending: list[asyncio.Future[Any]] = [future for _, future in in_flight]
         if hashing is not None:
             pending.append(hashing)
         if pending:
@@ -421,36 +415,26 @@ async def upload_in_parts(
     return Uploaded(etag=etag, size=size, sha256=hasher.hexdigest())
 
 
-async def _parts(chunks: AsyncIterable[bytes], part_size: int, max_bytes: int | None,
-                 spare: list[bytearray]) -> AsyncIterator[bytearray]:
-    """The stream in parts of exactly ``part_size`` bytes (the last one shorter); raises
-    :class:`ObjectTooLarge` past ``max_bytes``.
-
-    Each chunk is copied once, into a whole part's buffer, and can go as soon as it is:
-    gathering a list of chunks and joining it would hold every byte twice at the join. Buffers
-    come from ``spare`` (parts stored already) when there are any, so that a long upload reuses
-    the same few instead of paging fresh memory in for every part.
-    """
-
-    def buffer() -> bytearray:
-        return spare.pop() if spare else bytearray(part_size)
-
-    part, filled, total = buffer(), 0, 0
+async def _parts(chunks: AsyncIterable[bytes], part_size: int,
+                 max_bytes: int | None) -> AsyncIterator[bytes]:
+    """The stream in parts of exactly ``part_size`` bytes (the last one shorter), each copied
+    once; raises :class:`ObjectTooLarge` past ``max_bytes``."""
+    gathered: list[bytes] = []
+    held = total = 0
     async for chunk in chunks:
         total += len(chunk)
         if max_bytes is not None and total > max_bytes:
             raise ObjectTooLarge(max_bytes)
-        view = memoryview(chunk)
-        while filled + len(view) >= part_size:
-            cut = part_size - filled
-            part[filled:] = view[:cut]
-            yield part
-            part, filled, view = buffer(), 0, view[cut:]
-        part[filled:filled + len(view)] = view
-        filled += len(view)
-    if filled:
-        del part[filled:]
-        yield part
+        while held + len(chunk) >= part_size:
+            cut = part_size - held
+            gathered.append(chunk[:cut])
+            yield b"".join(gathered)
+            gathered, held, chunk = [], 0, chunk[cut:]
+        if chunk:
+            gathered.append(chunk)
+            held += len(chunk)
+    if held:
+        yield b"".join(gathered)
 
 
 async def _read_ahead(source: AsyncIterator[bytes], limit: int,
@@ -537,10 +521,9 @@ class _MinioParts:
         return self._call(lambda: self._client._create_multipart_upload(
             self._bucket, self._key, dict(self._headers)))
 
-    def upload_part(self, upload_id: str, number: int, data: bytes | bytearray) -> str:
-        # The SDK only measures, hashes and sends the body: a bytearray does for bytes.
+    def upload_part(self, upload_id: str, number: int, data: bytes) -> str:
         return self._call(lambda: self._client._upload_part(
-            self._bucket, self._key, cast(bytes, data), None, upload_id, number))
+            self._bucket, self._key, data, None, upload_id, number))
 
     def complete(self, upload_id: str, etags: list[tuple[int, str]]) -> str:
         result = self._call(lambda: self._client._complete_multipart_upload(
