@@ -36,7 +36,7 @@ chaos: deps test-deps
 	deploy/local/stack up
 	uv run pytest tests/chaos -s
 
-test-unit: deps
+test-unit: deps test-deps
 	uv run pytest tests/unit
 
 lint: deps

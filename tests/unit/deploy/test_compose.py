@@ -18,9 +18,9 @@ Rules checked here, in the words the compose file uses:
 - deploy/prod.env.example names every DMS_* setting the services read, and every secret there
   is a placeholder that the services refuse.
 
-`docker compose config` (the last test) needs only the compose CLI plugin, not an engine. Where
-`docker compose version` does not answer (no plugin), that one test is skipped, saying so; where
-the plugin exists, any error it reports fails the test.
+`docker compose config` (the last test) needs only the compose CLI plugin, not an engine;
+`make test-deps` installs it (built from its pinned source where the docker client lacks it).
+Without it that test fails, naming the command, rather than passing unchecked.
 """
 
 from __future__ import annotations
@@ -488,11 +488,11 @@ def compose_plugin() -> bool:
 def test_docker_compose_config_accepts_the_file(tmp_path: Path, profile: str | None) -> None:
     """`docker compose config -q` validates against the compose specification, engine or not.
 
-    Skipped only where the compose plugin is absent; any error it reports fails. It runs on a
-    copy beside a prod.env made from the example, since the real deploy/prod.env is a site's own.
+    Any error it reports fails. It runs on a copy beside a prod.env made from the example, since
+    the real deploy/prod.env is a site's own.
     """
-    if not compose_plugin():
-        pytest.skip("the docker compose plugin is not installed: `docker compose config` not run")
+    assert compose_plugin(), ("the docker compose plugin is missing: run `make test-deps` "
+                              "(deploy/local/compose-plugin) to build it")
     shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
     (tmp_path / "deploy").mkdir()
     shutil.copy(ENV_EXAMPLE, tmp_path / "deploy" / "prod.env")
