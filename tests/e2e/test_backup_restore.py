@@ -38,7 +38,7 @@ from dms_search.reindex import reindex
 from dms_search.service import search_internal, search_public
 from dms_search.settings import SearchSettings
 from tests.support.isolation import isolated
-from tests.support.leaks import Crawler, Router
+from tests.support.leaks import Crawler, Router, publish_redacted
 from tests.support.pdf import make_pdf
 from tests.support.servers import ROOT, Endpoints, read_env_file
 from tests.support.stack import create_user, eventually, gateway_client
@@ -266,14 +266,7 @@ async def test_a_restored_stack_finds_what_was_public_and_never_what_was_exempt(
         await _decide(client, admin, secret,
                       {"kip_category": "dikecualikan", "consequence_test": EXEMPTION})
         await _decide(client, admin, partly, {"kip_category": "berkala", "dip": DIP})
-        review = (await client.get(f"/api/v1/review/documents/{partly}", headers=admin)).json()
-        start = review["text_excerpt"].index(redacted_canary)
-        redacted = await client.post(
-            f"/api/v1/review/documents/{partly}/decisions", headers=admin,
-            json={"kip_category": "berkala", "dip": DIP, "redaction": {"passages": [
-                {"start": start, "end": start + len(redacted_canary),
-                 "legal_basis": "UU 14/2008 Pasal 17 huruf h"}]}})
-        assert redacted.status_code == 201, redacted.text
+        await publish_redacted(client, admin, partly, redacted_canary, DIP)
 
         async def searchable(word: str, document_id: str) -> bool:
             found = (await client.get("/api/v1/search", params={"q": word})).json()

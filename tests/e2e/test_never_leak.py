@@ -27,7 +27,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from tests.support.leaks import Crawler
+from tests.support.leaks import Crawler, publish_redacted
 from tests.support.pdf import make_pdf
 from tests.support.servers import Endpoints
 from tests.support.stack import create_user, eventually, gateway_client
@@ -93,14 +93,7 @@ async def test_no_canary_leaks_and_a_withdrawal_disappears_everywhere(
     await exempt(gateway, servers, admin, secret, seq=1000, title=f"Laporan {exempt_canary}")
     # Publish the partly exempt document through classify's redaction: the passage holding
     # the canary is blacked out, and only the redacted copy may ever be public.
-    review = (await gateway.get(f"/api/v1/review/documents/{partly}", headers=admin)).json()
-    start = review["text_excerpt"].index(redacted_canary)
-    redacted = await gateway.post(
-        f"/api/v1/review/documents/{partly}/decisions", headers=admin,
-        json={"kip_category": "berkala", "dip": DIP, "redaction": {"passages": [
-            {"start": start, "end": start + len(redacted_canary),
-             "legal_basis": "UU 14/2008 Pasal 17 huruf h"}]}})
-    assert redacted.status_code == 201, redacted.text
+    await publish_redacted(gateway, admin, partly, redacted_canary, DIP)
 
     async def served(doc: str) -> bool:
         return (await gateway.get(f"/api/v1/public/documents/{doc}")).status_code == 200

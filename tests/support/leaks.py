@@ -22,6 +22,21 @@ from tests.support.stack import GATEWAY
 
 MAX_PAGES = 600
 
+
+async def publish_redacted(client: httpx.AsyncClient, headers: dict[str, str], document_id: str,
+                           canary: str, dip: Mapping[str, object]) -> None:
+    """Classify a document as public with the passage holding `canary` blacked out, through
+    classify's review API: only its redacted copy may ever be public."""
+    review = (await client.get(f"/api/v1/review/documents/{document_id}",
+                               headers=headers)).json()
+    start = review["text_excerpt"].index(canary)
+    decided = await client.post(
+        f"/api/v1/review/documents/{document_id}/decisions", headers=headers,
+        json={"kip_category": "berkala", "dip": dip, "redaction": {"passages": [
+            {"start": start, "end": start + len(canary),
+             "legal_basis": "UU 14/2008 Pasal 17 huruf h"}]}})
+    assert decided.status_code == 201, decided.text
+
 # The gateway's locations (deploy/gateway/dms.conf.template), in nginx's terms: "=" marks an
 # exact location; otherwise the longest matching prefix wins.
 GATEWAY_LOCATIONS: tuple[tuple[str, str], ...] = (
