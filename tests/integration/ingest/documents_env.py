@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from dms_common.events import Event, parse_event
 from dms_common.identity.tokens import Role
 from dms_ingest.bootstrap import IngestApp, bootstrap
 from dms_ingest.main import create_app
@@ -51,6 +52,15 @@ class DocsEnv:
     async def division_ids(self) -> list[uuid.UUID]:
         async with self.app.core.sessions() as session:
             return list((await session.execute(select(Division.id))).scalars())
+
+    async def events(self, document_id: str) -> list[Event]:
+        """The events ingest's outbox holds for a document, in the order they were written."""
+        outbox = self.app.core.tables.outbox
+        async with self.app.core.sessions() as session:
+            values = (await session.execute(
+                select(outbox.c.value).where(outbox.c.key == document_id)
+                .order_by(outbox.c.id))).scalars().all()
+        return [parse_event(value) for value in values]
 
     async def objects(self, prefix: str) -> list[str]:
         return [o.key async for o in self.app.core.store.list_objects(prefix)]

@@ -6,9 +6,8 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
 
-from dms_common.events import DocumentReceived, DocumentRetracted, Event, parse_event
+from dms_common.events import DocumentReceived, DocumentRetracted
 from tests.integration.ingest.documents_env import DocsEnv, documents_env
 from tests.support.servers import Endpoints
 
@@ -17,15 +16,6 @@ from tests.support.servers import Endpoints
 async def docs(servers: Endpoints) -> AsyncIterator[DocsEnv]:
     async with documents_env(servers) as env:
         yield env
-
-
-async def _outbox(docs: DocsEnv, document_id: str) -> list[Event]:
-    outbox = docs.app.core.tables.outbox
-    async with docs.app.core.sessions() as session:
-        values = (await session.execute(
-            select(outbox.c.value).where(outbox.c.key == document_id)
-            .order_by(outbox.c.id))).scalars().all()
-    return [parse_event(value) for value in values]
 
 
 async def test_a_retraction_is_announced_once_with_the_next_seq(docs: DocsEnv) -> None:
@@ -38,7 +28,7 @@ async def test_a_retraction_is_announced_once_with_the_next_seq(docs: DocsEnv) -
                                    headers=docs.headers["admin"], json={})
     assert twice.status_code == 409
 
-    received, retracted = await _outbox(docs, doc_id)
+    received, retracted = await docs.events(doc_id)
     assert isinstance(received, DocumentReceived) and isinstance(retracted, DocumentRetracted)
     assert (retracted.seq, received.seq) == (2, 1)
     assert (str(retracted.document_id), retracted.version, retracted.office_code) == (
@@ -54,5 +44,5 @@ async def test_a_refused_retraction_announces_nothing(docs: DocsEnv) -> None:
     refused = await docs.client.post(f"/api/v1/documents/{doc_id}/retract",
                                      headers=docs.headers["staff2"], json={})
     assert refused.status_code == 403
-    [received] = await _outbox(docs, doc_id)
+    [received] = await docs.events(doc_id)
     assert isinstance(received, DocumentReceived)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
 
-from dms_common.events import DocumentExtracted, DocumentExtractedPayload
+from dms_common.events import DocumentExtracted, DocumentExtractedPayload, DocumentReceived
 from dms_ingest import service
 from dms_ingest.models import Document
 from tests.integration.ingest.documents_env import DocsEnv, documents_env
@@ -20,16 +18,6 @@ from tests.support.servers import Endpoints
 async def docs(servers: Endpoints) -> AsyncIterator[DocsEnv]:
     async with documents_env(servers) as env:
         yield env
-
-
-async def _received_versions(docs: DocsEnv, document_id: str) -> list[int]:
-    outbox = docs.app.core.tables.outbox
-    async with docs.app.core.sessions() as session:
-        values = (await session.execute(
-            select(outbox.c.value).where(outbox.c.key == document_id,
-                                         outbox.c.topic == "dms.document.received")
-            .order_by(outbox.c.id))).scalars().all()
-    return [json.loads(v)["version"] for v in values]
 
 
 async def test_new_version_supersedes_and_reenters_review(docs: DocsEnv) -> None:
@@ -52,7 +40,8 @@ async def test_new_version_supersedes_and_reenters_review(docs: DocsEnv) -> None
     assert body["version"] == 2 and body["status"] == "received"
     assert body["kip_category"] is None
     assert [v["version"] for v in body["versions"]] == [1, 2]
-    assert await _received_versions(docs, doc_id) == [1, 2]
+    assert [e.version for e in await docs.events(doc_id)
+            if isinstance(e, DocumentReceived)] == [1, 2]
 
     latest = await docs.client.get(f"/api/v1/documents/{doc_id}/content",
                                    headers=docs.headers["admin"])
