@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, and_, func, select, text, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from dms_classify.extraction import (
@@ -104,8 +104,7 @@ async def _lock_document(uow: UnitOfWork, document_id: UUID) -> None:
     `received` and `retracted` come on different topics and may be handled at the
     same moment; without this, each could miss the other's uncommitted row.
     """
-    await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                              {"key": f"classify.document:{document_id}"})
+    await uow.lock(f"classify.document:{document_id}")
 
 
 async def _retracted_since(uow: UnitOfWork, document_id: UUID, seq: int) -> bool:

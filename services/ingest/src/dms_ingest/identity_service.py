@@ -35,7 +35,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -361,8 +361,7 @@ async def authenticate(*, uow: UnitOfWork, issuer: TokenIssuer, username: str, p
     username = username[:100]
     client_text = (client or "")[:100]
     # One attempt at a time per account, across every ingest process.
-    await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                              {"k": f"dms-login:{username}"})
+    await uow.lock(f"dms-login:{username}")
     now = _now()
     await uow.session.execute(delete(LoginAttempt).where(
         LoginAttempt.username == username, LoginAttempt.at < now - ATTEMPTS_KEPT))
