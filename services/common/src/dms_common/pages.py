@@ -64,6 +64,7 @@ __all__ = [
     "require_csrf",
     "session_redirect",
     "wants_html",
+    "with_next",
 ]
 
 WITA = ZoneInfo("Asia/Makassar")
@@ -229,6 +230,15 @@ _ERROR_TITLES = {
 }
 
 
+def with_next(path: str, target: str) -> str:
+    """The address of page `path` that goes on to `target` afterwards."""
+    return f"{path}?next={quote(target, safe='')}"
+
+
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def access_fingerprint(token: str) -> str:
     """A short digest of an access token, to recognise it in the refresh marker cookie."""
     return hashlib.sha256(token.encode()).hexdigest()[:32]
@@ -250,16 +260,15 @@ def session_redirect(request: Request) -> RedirectResponse:
     lived). If that very token (or none at all: the browser did not keep it) is refused
     again, refreshing once more would only loop, so the browser goes to the login page.
     """
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = _here(request)
     marker = request.cookies.get(REFRESHED_COOKIE)
     access = request.cookies.get(ACCESS_COOKIE)
     if marker is not None and (not access or hmac.compare_digest(
             marker.encode(), access_fingerprint(access).encode())):
-        response = RedirectResponse(f"{LOGIN_PATH}?next={quote(target, safe='')}",
-                                    status_code=303)
+        response = RedirectResponse(with_next(LOGIN_PATH, target), status_code=303)
         response.delete_cookie(REFRESHED_COOKIE, path="/")
         return response
-    return RedirectResponse(f"{REFRESH_PATH}?next={quote(target, safe='')}", status_code=303)
+    return RedirectResponse(with_next(REFRESH_PATH, target), status_code=303)
 
 
 def _error_page(request: Request, status_code: int, message: str,
@@ -284,8 +293,7 @@ def install_page_errors(app: FastAPI) -> None:
         if isinstance(exc, ApiError) and wants_html(request):
             if exc.code == "password_change_required":
                 # An admin reset the password: the only way on is to replace it.
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return RedirectResponse(f"{PASSWORD_PATH}?next={quote(target, safe='')}",
+                return RedirectResponse(with_next(PASSWORD_PATH, _here(request)),
                                         status_code=303)
             return _error_page(request, exc.status_code, exc.message, exc.headers)
         return await json_api_error(request, exc)

@@ -18,7 +18,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -41,6 +41,7 @@ from dms_common.pages import (
     make_templates,
     render,
     session_redirect,
+    with_next,
 )
 from dms_ingest import api, identity_api
 from dms_ingest import identity_service as identity
@@ -94,10 +95,6 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or parts.path in (LOGIN_PATH, REFRESH_PATH):
         return HOME
     return target
-
-
-def _login_url(target: str) -> str:
-    return f"{LOGIN_PATH}?next={quote(target, safe='')}"
 
 
 def _client(request: Request) -> str | None:
@@ -172,7 +169,7 @@ async def renew_session(request: Request, ingest: api.Ingest,
     had_refresh = bool(request.cookies.get(REFRESH_COOKIE))
     pair = await _rotate(request, ingest)
     if pair is None:
-        response = RedirectResponse(_login_url(target), status_code=303)
+        response = RedirectResponse(with_next(LOGIN_PATH, target), status_code=303)
         if had_refresh:
             # Only a refused cookie is cleared: a cross-site link arrives without the
             # Strict cookie and must not be able to log anyone out.
@@ -216,7 +213,7 @@ async def login(request: Request, _csrf: CsrfProtected, ingest: api.Ingest,
                       status_code=exc.status_code, headers=exc.headers)
     target = safe_next(next)
     if pair.must_change_password:
-        target = f"{PASSWORD_PATH}?next={quote(target, safe='')}"
+        target = with_next(PASSWORD_PATH, target)
     response = RedirectResponse(target, status_code=303)
     _start_session(response, request, pair)
     response.delete_cookie(REFRESHED_COOKIE, path="/")
